@@ -1,0 +1,94 @@
+"""One settings object, read from ``NARRATOR_*`` environment variables.
+
+The Flask app, the Celery app and the CLI all build from :func:`get_settings`, so a value means
+the same thing wherever it is read.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+EngineName = Literal["gtts", "espeak", "piper", "auto"]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NARRATOR_", extra="ignore")
+
+    # --- infrastructure -----------------------------------------------------------------------
+    redis_url: str | None = None
+    """Broker, result backend, locks and rate limit. ``None``: an embedded redis-server."""
+    database_url: str | None = None
+    """SQLAlchemy URL of the catalog. ``None``: SQLite in ``<audio_cache_dir>/catalog.sqlite3``."""
+    audio_cache_dir: Path = Path("./audio_cache")
+
+    # --- articles ---------------------------------------------------------------------------
+    article_source: str | None = None
+    """URL template with ``{id}`` to pull an article from the CMS (JSON or the HTML page)."""
+    article_source_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    article_source_timeout: float = 10.0
+    max_article_bytes: int = 5_000_000
+    """Largest article (JSON or HTML page) accepted or fetched."""
+    max_body_chars: int = 200_000
+    """Longest spoken body; longer articles are refused rather than narrated for hours."""
+    lexicon_path: Path | None = None
+    """Pronunciation lexicon (respellings per language); ``None``: the built-in one."""
+
+    # --- speech -------------------------------------------------------------------------------
+    engine: EngineName = "auto"
+    voice: str | None = None
+    lang: str | None = None
+    """Language when neither the article nor its page declares one and detection is unsure."""
+    speed: float = 1.0
+    gtts_endpoint: str | None = None
+    """Replaces ``https://translate.google.<tld>`` (tests and proxies point it elsewhere)."""
+    gtts_tld: str = "com"
+    gtts_timeout: float = 10.0
+    tts_retries: int = 5
+    tts_rate_limit: float = 10.0
+    """Engine requests per second, shared by every worker through Redis."""
+    piper_model: Path | None = None
+
+    # --- stitching ----------------------------------------------------------------------------
+    target_lufs: float = -16.0
+    true_peak_dbtp: float = -1.0
+    bitrate_kbps: int = 64
+    sample_rate: int = 44_100
+    intro_text: str | None = None
+    outro_text: str | None = "This article was written by reporters and read by an AI voice."
+    intro_audio: Path | None = None
+    outro_audio: Path | None = None
+    disclosure: str = "Written by reporters, read by AI."
+    album: str = "Narrated articles"
+    publisher: str = "Narrator"
+
+    # --- service ------------------------------------------------------------------------------
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    public_url: str | None = None
+    """Absolute base URL for links in feeds and webhooks, e.g. ``https://news.example``."""
+
+    @field_validator("api_keys", "article_source_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @property
+    def catalog_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.audio_cache_dir / 'catalog.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The web service: a thin Flask shell around ``narration``."""
