@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     public_url: str | None = None
     """Absolute base URL for links in feeds and webhooks, e.g. ``https://news.example``."""
+    webhook_secret: str | None = None
+    """HMAC-SHA256 key that signs webhook deliveries; ``None``: deliveries go unsigned."""
+    webhook_timeout: float = 10.0
+    webhook_retries: int = 8
+    """Attempts after the first, with exponential backoff (at most about 8.5 minutes in all)."""
 
     @field_validator("api_keys", "article_source_hosts", mode="before")
     @classmethod
