@@ -1,0 +1,45 @@
+"""The Flask app factory: settings, blueprints, error handlers, catalog migration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask
+
+from narration.settings import Settings, get_settings
+from service.context import SETTINGS_KEY
+from service.errors import register_error_handlers
+
+
+def blueprints() -> list[Blueprint]:
+    """Every surface of the service; add a blueprint here to serve it."""
+    from service.health import bp as health
+
+    return [health]
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the app from ``settings`` (default: the environment), with field ``overrides``.
+
+    ``migrate=False`` skips bringing the catalog to the latest schema (it is otherwise done here,
+    so a fresh machine needs no separate step).
+    """
+    migrate = overrides.pop("migrate", True)
+    settings = settings or get_settings()
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+
+    app = Flask(__name__)
+    app.extensions[SETTINGS_KEY] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_article_bytes + 64_000
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    register_error_handlers(app)
+
+    if migrate:
+        from narration.catalog import upgrade_to_head
+
+        upgrade_to_head(settings.catalog_url)
+
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
+    return app

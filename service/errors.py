@@ -1,0 +1,98 @@
+"""Every error leaves the API as ``application/problem+json`` (RFC 9457), never a stack trace.
+
+A client error names what was wrong in ``field`` (e.g. ``"id"``, ``"body.title"``) so the
+publisher's engineers can fix the request without reading our logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from narration.errors import NarrationError
+
+PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error the client can act on; raised anywhere in a view."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        field: str | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+        self.title = title
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    from http import HTTPStatus
+
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if field:
+        body["field"] = field
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return problem(
+            error.status,
+            error.detail,
+            title=error.title,
+            field=error.field,
+            headers=error.headers,
+            **error.extra,
+        )
+
+    @app.errorhandler(NarrationError)
+    def _narration_error(error: NarrationError) -> Response:
+        # Bad input that the domain caught (unreadable article, bad voice, too long...).
+        return problem(422, str(error), field=error.field)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        headers = {}
+        if error.code == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        return problem(error.code or 500, error.description, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(500, "An internal error occurred; it has been logged.")
