@@ -1,0 +1,297 @@
+"""Narrations in the catalog: one row per distinct audio, and its way to ``ready``.
+
+Every transition is a conditional UPDATE (``… WHERE state = …``), so a task delivered twice, or
+two requests racing, change a row at most once and learn whether they were the one that did.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from narration.catalog.models import Article, Narration, NarrationChunk, NarrationState, utcnow
+
+FINAL_STATES = (NarrationState.READY, NarrationState.FAILED)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class NarrationSpec:
+    """What a new narration row starts with."""
+
+    narration_key: str
+    engine: str
+    voice: str | None
+    lang: str
+    chunks_total: int
+    chunks_cached: int
+    article_id: str | None = None
+    title: str | None = None
+    priority: str = "normal"
+    callback_url: str | None = None
+
+
+def get(session: Session, narration_id: str) -> Narration | None:
+    return session.get(Narration, narration_id)
+
+
+def by_key(session: Session, narration_key: str) -> Narration | None:
+    return session.scalar(select(Narration).where(Narration.narration_key == narration_key))
+
+
+def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, bool]:
+    """The row for ``spec.narration_key``, and whether the caller must start its job.
+
+    The unique key makes concurrent callers meet on one row: exactly one INSERT wins and that
+    caller starts the job. A ``failed`` row asked for again is put back to ``queued`` by exactly
+    one caller, who starts a new attempt.
+    """
+    row = by_key(session, spec.narration_key)
+    if row is None:
+        version = 1
+        if spec.article_id is not None:
+            version += (
+                session.scalar(select(func.count()).where(Narration.article_id == spec.article_id))
+                or 0
+            )
+        candidate = Narration(
+            id=new_id(),
+            narration_key=spec.narration_key,
+            article_id=spec.article_id,
+            version=version,
+            state=NarrationState.QUEUED,
+            priority=spec.priority,
+            chunks_total=spec.chunks_total,
+            chunks_done=spec.chunks_cached,
+            chunks_cached=spec.chunks_cached,
+            engine=spec.engine,
+            voice=spec.voice,
+            lang=spec.lang,
+            title=spec.title,
+            callback_url=spec.callback_url,
+            attempts=1,
+            created_at=utcnow(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+        except IntegrityError:
+            row = by_key(session, spec.narration_key)
+            if row is None:  # pragma: no cover - the conflicting row cannot vanish
+                raise
+        else:
+            return candidate, True
+
+    if row.state == NarrationState.FAILED:
+        values: dict[str, Any] = {
+            "state": NarrationState.QUEUED,
+            "error": None,
+            "failed_at": None,
+            "attempts": Narration.attempts + 1,
+            "priority": spec.priority,
+        }
+        if spec.callback_url:
+            values["callback_url"] = spec.callback_url
+        result = session.execute(
+            update(Narration)
+            .where(Narration.id == row.id, Narration.state == NarrationState.FAILED)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(row)
+        return row, result.rowcount == 1  # type: ignore[attr-defined]
+    if spec.callback_url and not row.callback_url and row.state not in FINAL_STATES:
+        row.callback_url = spec.callback_url
+    return row, False
+
+
+def point_article(session: Session, article_id: str, narration: Narration) -> None:
+    """Make ``narration`` the article's latest version, and its current audio if it is ready."""
+    values: dict[str, Any] = {"latest_narration_id": narration.id}
+    if narration.state == NarrationState.READY:
+        values["current_narration_id"] = narration.id
+    session.execute(
+        update(Article)
+        .where(Article.id == article_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_running(session: Session, narration_id: str) -> bool:
+    result = session.execute(
+        update(Narration)
+        .where(Narration.id == narration_id, Narration.state == NarrationState.QUEUED)
+        .values(state=NarrationState.RUNNING, started_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def chunk_done(
+    session: Session, narration_id: str, chunk_index: int, *, synth_ms: int | None
+) -> bool:
+    """Record one finished chunk; counts it once however often its task was delivered."""
+    try:
+        with session.begin_nested():
+            session.add(
+                NarrationChunk(
+                    narration_id=narration_id,
+                    chunk_index=chunk_index,
+                    synth_ms=synth_ms,
+                    done_at=utcnow(),
+                )
+            )
+    except IntegrityError:
+        return False
+    session.execute(
+        update(Narration)
+        .where(Narration.id == narration_id, Narration.chunks_done < Narration.chunks_total)
+        .values(chunks_done=Narration.chunks_done + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def mark_ready(
+    session: Session,
+    narration_id: str,
+    *,
+    audio_key: str,
+    duration_ms: int,
+    size_bytes: int,
+) -> bool:
+    """Publish: the narration is ready and becomes the current audio of the articles that asked
+    for it last (or that had none yet). False when it was already ready."""
+    result = session.execute(
+        update(Narration)
+        .where(Narration.id == narration_id, Narration.state != NarrationState.READY)
+        .values(
+            state=NarrationState.READY,
+            audio_key=audio_key,
+            duration_ms=duration_ms,
+            bytes=size_bytes,
+            chunks_done=Narration.chunks_total,
+            error=None,
+            ready_at=utcnow(),
+            failed_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    owner = session.scalar(select(Narration.article_id).where(Narration.id == narration_id))
+    session.execute(
+        update(Article)
+        .where(Article.latest_narration_id == narration_id)
+        .values(current_narration_id=narration_id)
+        .execution_options(synchronize_session=False)
+    )
+    if owner is not None:
+        # An older version finishing after a newer one was asked for still beats silence.
+        session.execute(
+            update(Article)
+            .where(Article.id == owner, Article.current_narration_id.is_(None))
+            .values(current_narration_id=narration_id)
+            .execution_options(synchronize_session=False)
+        )
+    return True
+
+
+def mark_failed(session: Session, narration_id: str, error: str) -> bool:
+    """False when the narration had already finished (ready or failed)."""
+    result = session.execute(
+        update(Narration)
+        .where(Narration.id == narration_id, Narration.state.not_in(FINAL_STATES))
+        .values(state=NarrationState.FAILED, error=error[:2000], failed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def current_audio(session: Session, article_id: str) -> Narration | None:
+    """The ready narration the article serves now (the old one while a new one is made)."""
+    article = session.get(Article, article_id)
+    if article is None or article.current_narration_id is None:
+        return None
+    return session.get(Narration, article.current_narration_id)
+
+
+def latest_for_article(session: Session, article_id: str) -> Narration | None:
+    """The version last asked for: what ``GET …/narration`` reports progress on."""
+    article = session.get(Article, article_id)
+    if article is None or article.latest_narration_id is None:
+        return None
+    return session.get(Narration, article.latest_narration_id)
+
+
+def counts_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Narration.state, func.count()).group_by(Narration.state))
+    counts = {state.value: 0 for state in NarrationState}
+    for state, count in rows:
+        counts[NarrationState(state).value] = count
+    return counts
+
+
+def cache_totals(session: Session) -> tuple[int, int]:
+    """(chunks found cached, chunks planned) over every narration: the cache hit ratio."""
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(Narration.chunks_cached), 0),
+            func.coalesce(func.sum(Narration.chunks_total), 0),
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def synthesis_times_ms(session: Session) -> list[int]:
+    return [
+        int(ms)
+        for ms in session.scalars(
+            select(NarrationChunk.synth_ms).where(NarrationChunk.synth_ms.is_not(None))
+        )
+    ]
+
+
+def status(narration: Narration, *, base_url: str = "") -> dict[str, Any]:
+    """The narration as the API and webhooks show it."""
+    ready = narration.state == NarrationState.READY and narration.audio_key
+    return {
+        "id": narration.id,
+        "article_id": narration.article_id,
+        "version": narration.version,
+        "state": narration.state.value,
+        "chunks_done": narration.chunks_done,
+        "chunks_total": narration.chunks_total,
+        "audio_url": f"{base_url}/audio/{narration.audio_key}.mp3" if ready else None,
+        "transcript_url": f"{base_url}/audio/{narration.audio_key}.vtt" if ready else None,
+        "manifest_url": f"{base_url}/audio/{narration.audio_key}.json" if ready else None,
+        "duration_ms": narration.duration_ms,
+        "bytes": narration.bytes,
+        "engine": narration.engine,
+        "voice": narration.voice,
+        "lang": narration.lang,
+        "error": narration.error,
+        "narration_key": narration.narration_key,
+        "priority": narration.priority,
+        "created_at": _iso(narration.created_at),
+        "ready_at": _iso(narration.ready_at),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite keeps no zone; every time is stored in UTC
+        value = value.replace(tzinfo=UTC)
+    text: str = value.isoformat(timespec="seconds")
+    return text.replace("+00:00", "Z")
