@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -253,13 +253,33 @@ def cache_totals(session: Session) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def synthesis_times_ms(session: Session) -> list[int]:
-    return [
-        int(ms)
-        for ms in session.scalars(
-            select(NarrationChunk.synth_ms).where(NarrationChunk.synth_ms.is_not(None))
+@dataclass(frozen=True)
+class LatencyHistogram:
+    """Cumulative counts of chunk synthesis times (Prometheus histogram shape)."""
+
+    buckets_ms: tuple[int, ...]
+    cumulative: tuple[int, ...]
+    count: int
+    sum_ms: int
+
+
+def synthesis_histogram(session: Session, buckets_ms: tuple[int, ...]) -> LatencyHistogram:
+    """One query over every synthesized chunk, so API processes report what workers did."""
+    timed = NarrationChunk.synth_ms.is_not(None)
+    columns = [func.count(case((NarrationChunk.synth_ms <= bound, 1))) for bound in buckets_ms]
+    row = session.execute(
+        select(
+            func.count(case((timed, 1))),
+            func.coalesce(func.sum(NarrationChunk.synth_ms), 0),
+            *columns,
         )
-    ]
+    ).one()
+    return LatencyHistogram(
+        buckets_ms=buckets_ms,
+        cumulative=tuple(int(value) for value in row[2:]),
+        count=int(row[0]),
+        sum_ms=int(row[1]),
+    )
 
 
 def status(narration: Narration, *, base_url: str = "") -> dict[str, Any]:

@@ -97,7 +97,8 @@ def test_chunk_progress_counts_each_chunk_once(catalog: str) -> None:
         got = narrations.get(s, row.id)
         assert got is not None
         assert (got.state, got.chunks_done, got.chunks_total) == (NarrationState.RUNNING, 2, 3)
-        assert narrations.synthesis_times_ms(s) == [120]
+        histogram = narrations.synthesis_histogram(s, (100, 500))
+        assert (histogram.count, histogram.sum_ms, histogram.cumulative) == (1, 120, (0, 1))
 
 
 def test_new_version_becomes_current_only_when_ready(catalog: str) -> None:
