@@ -276,7 +276,7 @@ def synthesis_histogram(session: Session, buckets_ms: tuple[int, ...]) -> Latenc
     ).one()
     return LatencyHistogram(
         buckets_ms=buckets_ms,
-        cumulative=tuple(int(value) for value in row[2:]),
+        cumulative=tuple(int(value or 0) for value in row[2:]),
         count=int(row[0]),
         sum_ms=int(row[1]),
     )
