@@ -277,8 +277,8 @@ def synthesis_histogram(session: Session, buckets_ms: tuple[int, ...]) -> Latenc
     return LatencyHistogram(
         buckets_ms=buckets_ms,
         cumulative=tuple(int(value or 0) for value in row[2:]),
-        count=int(row[0]),
-        sum_ms=int(row[1]),
+        count=int(row[0] or 0),
+        sum_ms=int(row[1] or 0),
     )
 
 
