@@ -1,0 +1,116 @@
+"""From an Article to a Script: blocks, cleanup, language, sections, sentences, lexicon."""
+
+from __future__ import annotations
+
+import re
+
+from narration.article import Article
+from narration.errors import UnreadableArticle
+from narration.script import Paragraph, Script, Section, Sentence, Skipped
+from narration.scripting import cleanup, extract
+from narration.scripting.blocks import TextBlock, normalize_space, text_blocks
+from narration.scripting.language import choose_lang
+from narration.scripting.lexicon import Lexicon, load_lexicon
+from narration.scripting.sentences import split_sentences
+from narration.settings import Settings, get_settings
+
+_LEADING_BY = re.compile(r"^(?:by|von|par|por|di)\s+", re.I)
+
+
+def build_script(article: Article, *, source: str, settings: Settings | None = None) -> Script:
+    """The narration script of ``article``; raises UnreadableArticle when nothing can be read."""
+    settings = settings or get_settings()
+    blocks = article_blocks(article)
+    title = normalize_space(article.title or "")
+    skipped: list[Skipped] = []
+    if not title and article.form != "html":
+        title, blocks = _title_from_first_block(blocks)
+
+    ctx = cleanup.Context(title=title or None, byline=article.byline, form=article.form)
+    cleaned = cleanup.clean(blocks, ctx)
+    skipped.extend(cleaned.skipped)
+    body = [b for b in cleaned.blocks if b.role == "paragraph"]
+    if not body:
+        raise UnreadableArticle("no readable text in the article")
+    size = sum(len(b.text) for b in cleaned.blocks)
+    if size > settings.max_body_chars:
+        raise UnreadableArticle(
+            f"the body is {size} characters, over the limit of {settings.max_body_chars}"
+        )
+
+    byline = _tidy_byline(article.byline or cleaned.byline)
+    explicit = article.lang if article.form == "cms-json" else None
+    declared = article.lang if article.form == "html" else None
+    lang = choose_lang(explicit, declared, " ".join(b.text for b in body), settings.lang)
+    lexicon = load_lexicon(settings.lexicon_path)
+    if not title:
+        title = _first_sentence(body[0].text, lang)
+
+    return Script(
+        source=source,
+        title=title,
+        byline=byline,
+        lang=lang,
+        sections=_sections(cleaned.blocks, lang, lexicon, skipped),
+        skipped=skipped,
+        title_spoken=lexicon.apply(title, lang),
+        byline_spoken=lexicon.apply(byline, lang) if byline else None,
+        dek=article.dek,
+        section_name=article.section,
+        published=article.published,
+        canonical_url=article.canonical_url,
+        image_url=article.image_url,
+    )
+
+
+def article_blocks(article: Article) -> list[TextBlock]:
+    """The body of any form as blocks, before cleanup."""
+    if article.form == "html" and article.body_html is not None:
+        return list(extract.extract_page(article.body_html, url=article.canonical_url).blocks)
+    if article.body_html is not None:
+        return extract.fragment_blocks(article.body_html)
+    return text_blocks(article.body_text or "")
+
+
+def _title_from_first_block(blocks: list[TextBlock]) -> tuple[str, list[TextBlock]]:
+    """Plain text starts with its headline (a short line that is not a sentence run)."""
+    if len(blocks) > 1 and len(blocks[0].text) <= 200:
+        return blocks[0].text, blocks[1:]
+    return "", blocks
+
+
+def _tidy_byline(byline: str | None) -> str | None:
+    if not byline:
+        return None
+    name = cleanup.byline_name(byline) or _LEADING_BY.sub("", normalize_space(byline))
+    name = cleanup.strip_emails_text(name).strip(" ,;|-")
+    return name or None
+
+
+def _first_sentence(text: str, lang: str) -> str:
+    sentences = split_sentences(text, lang)
+    return sentences[0] if sentences else text
+
+
+def _sections(
+    blocks: list[TextBlock], lang: str, lexicon: Lexicon, skipped: list[Skipped]
+) -> list[Section]:
+    sections: list[Section] = [Section(heading=None, paragraphs=[])]
+    for block in blocks:
+        if block.role == "heading":
+            sections.append(Section(heading=_sentence(block.text, lang, lexicon), paragraphs=[]))
+            continue
+        sentences = [_sentence(s, lang, lexicon) for s in split_sentences(block.text, lang)]
+        if sentences:
+            sections[-1].paragraphs.append(Paragraph(sentences))
+    kept = []
+    for section in sections:
+        if section.paragraphs:
+            kept.append(section)
+        elif section.heading is not None:
+            skipped.append(Skipped(section.heading.text, "heading with no text under it"))
+    return kept
+
+
+def _sentence(text: str, lang: str, lexicon: Lexicon) -> Sentence:
+    return Sentence(text=text, spoken=lexicon.apply(text, lang))

@@ -1,0 +1,355 @@
+"""Narration cleanup: drop every block a listener should not hear, each with a named reason.
+
+Extraction (or a copy from a browser) leaves page furniture among the paragraphs: breadcrumbs,
+tool bars, photo captions and credits, "Related Article" boxes, share and comment widgets,
+newsletter and cookie notices, e-mail addresses, bylines. Each rule below recognises one kind
+by its form, never by site; a rule returns the reason it drops a block, or ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from narration.script import Skipped
+from narration.scripting.blocks import TextBlock, normalize_space
+
+# --- reasons (stable strings: they appear in `skipped`) ------------------------------------------
+TITLE_REPEAT = "title repeated"
+BREADCRUMB = "breadcrumb"
+TOOLBAR = "page tool bar"
+AUDIO_PLAYER = "audio player notice"
+CAPTION = "photo caption"
+CREDIT = "image credit"
+REPEATED = "repeated block (caption printed twice)"
+PULL_QUOTE = "repeated block (pull quote)"
+RELATED = "related-articles box"
+SHARE = "share or follow widget"
+NEWSLETTER = "newsletter or subscription promo"
+COOKIE = "cookie notice"
+ADVERT = "advertisement"
+COMMENTS = "comment widget"
+BYLINE = "byline (spoken separately)"
+EMAIL = "e-mail address"
+AFTER_SIGNOFF = "after the story's sign-off"
+NO_WORDS = "no words"
+
+_EMAIL = re.compile(
+    r"\[?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\[?email(?:\s|&#160;|\u00a0)*protected\]?)\s*\]?",
+    re.I,
+)
+_EMAIL_BRACKETS = re.compile(
+    r"[\[(<]\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|email\s*protected)\s*[\])>]", re.I
+)
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+# Words that make up tool bars: a block made only of these is furniture.
+_TOOL_WORDS = {
+    "print", "dictionary", "share", "shares", "email", "e-mail", "mail", "tweet", "twitter",
+    "facebook", "linkedin", "whatsapp", "pinterest", "reddit", "telegram", "copy", "link",
+    "save", "bookmark", "comment", "comments", "font", "size", "text", "a", "listen", "zoom",
+    "reprint", "reprints", "permissions", "gift", "article", "this", "more", "close", "menu",
+    "search", "subscribe", "login", "log", "in", "sign", "up", "icon", "image", "flipboard",
+    "messenger", "sms", "line", "kakaotalk", "kakao", "naver", "band", "x", "url", "copied",
+}  # fmt: skip
+
+_BREADCRUMB_SEPARATORS = re.compile(r"\s(?:>|»|\u203a|/|\|)\s")
+_BRACKET_CREDIT = re.compile(r"[\[(]\s*[A-Z0-9][A-Z0-9 .,&'/\-]{2,}[\])]\s*$")
+_CAPTION_PREFIX = re.compile(
+    r"^(?:photo|picture|image|pictured|illustration|graphic|video|caption|file photo|photograph)"
+    r"(?:\s*\([^)]*\))?\s*[:|]",
+    re.I,
+)
+_CREDIT = re.compile(
+    r"^(?:(?:photo|image|picture|video|illustration|graphic)s?\s*(?:credit)?\s*[:/]?\s*(?:by\s+)?"
+    r"|credit\s*:|©|\(c\)|copyright\b|source\s*:)"
+    r".{0,80}$",
+    re.I,
+)
+_AGENCY_CREDIT = re.compile(
+    r"(?:getty images|shutterstock|afp|ap photo|reuters|epa|associated press|xinhua|yonhap"
+    r"|istock|alamy|efe)(?:/[\w .]+)?[\])]?\s*$",
+    re.I,
+)
+_RELATED = re.compile(
+    r"^(?:related(?: articles?| stories| content| posts?| coverage| news| reading| links?)?"
+    r"|read (?:more|next|also)|see also|also read|more (?:on|from|about|stories|news)\b.*"
+    r"|recommended(?: for you| stories| articles)?|you (?:may|might) also like.*"
+    r"|most (?:read|popular|viewed)"
+    r"|trending(?: now| stories)?|don'?t miss|editor'?s picks?|top stories|latest (?:news|stories)"
+    r"|further reading|more in .{1,40})\s*[:.!]?$",
+    re.I,
+)
+_RELATED_LEAD = re.compile(
+    r"^(?:related|read more|read also|also read|see also|more|recommended|watch|listen|read)"
+    r"\s*:\s*",
+    re.I,
+)
+_SHARE = re.compile(
+    r"^(?:share (?:this|on|via|the)\b|share$|follow (?:us|me|him|her|them)\b|click here\b"
+    r"|tap here\b|like us on\b|join (?:us|the conversation)\b|download (?:the|our) app\b"
+    r"|copy (?:link|url)|link copied)",
+    re.I,
+)
+_NEWSLETTER = re.compile(
+    r"(?:sign up (?:for|to)\b.{0,60}(?:newsletter|email|updates|alerts)"
+    r"|subscribe (?:to|for|now|today)\b|newsletter\b.{0,40}(?:sign up|subscribe|inbox)"
+    r"|get (?:the|our) .{0,40}newsletter|delivered (?:straight )?to your inbox"
+    r"|already a subscriber|become a (?:member|subscriber)|support (?:our|independent) journalism)",
+    re.I,
+)
+_COOKIE = re.compile(
+    r"\b(?:cookies?|cookie policy|privacy policy)\b.{0,120}"
+    r"\b(?:use|accept|consent|agree|settings)\b",
+    re.I,
+)
+_ADVERT = re.compile(
+    r"^(?:advertisement|advert|sponsored(?: content)?|ad|story continues below(?: advertisement)?"
+    r"|article continues below(?: advertisement)?|scroll to continue(?: with content)?)\s*[:.]?$",
+    re.I,
+)
+_COMMENTS = re.compile(
+    r"(?:to (?:write|post|leave|add) (?:a )?comments?|log ?in to (?:\w+ ){0,4}(?:comment|connect)"
+    r"|comments? (?:policy|guidelines|are closed|section)|join the discussion"
+    r"|leave a (?:comment|reply)"
+    r"|\(\d+/\d+\s*\w*\)|^\d+\s+comments?$|^comments?\s*\(\d+\)$|be the first to comment"
+    r"|standards board policy)",
+    re.I,
+)
+_AUDIO = re.compile(
+    r"^(?:audio report\b|listen to (?:this|the) (?:article|story)\b|read by ai\b"
+    r"|written by reporters, read by ai|audio (?:version|edition)\b|play audio\b|\d+:\d\d\s*$)",
+    re.I,
+)
+_BYLINE = re.compile(
+    r"^(?:by|BY|By|written by|reporting by|von|par|por|di)\s+"
+    r"(?P<name>[^\W\d_][\w'\u2019.\-]*(?:\s+[^\W\d_][\w'\u2019.\-]*){0,3}"
+    r"(?:\s*(?:,|and|&)\s*[^\W\d_][\w'\u2019.\-]*(?:\s+[^\W\d_][\w'\u2019.\-]*){0,3})*)"
+    r"\s*(?:[\[(|,\u2013\u2014-].*)?$",
+)
+
+Rule = Callable[[TextBlock, "Context"], str | None]
+
+
+@dataclass
+class Context:
+    title: str | None = None
+    byline: str | None = None
+    form: str = "text"
+    found_byline: str | None = None
+
+
+@dataclass
+class Cleaned:
+    blocks: list[TextBlock]
+    skipped: list[Skipped] = field(default_factory=list)
+    byline: str | None = None
+    """A byline found among the blocks, when the article carried none."""
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _key(text: str) -> str:
+    return " ".join(w.lower() for w in _words(text))
+
+
+# --- per-block rules ------------------------------------------------------------------------
+
+
+def no_words(block: TextBlock, ctx: Context) -> str | None:
+    return NO_WORDS if not _words(block.text) else None
+
+
+def title_repeat(block: TextBlock, ctx: Context) -> str | None:
+    if ctx.title and _key(block.text) == _key(ctx.title):
+        return TITLE_REPEAT
+    return None
+
+
+def breadcrumb(block: TextBlock, ctx: Context) -> str | None:
+    parts = _BREADCRUMB_SEPARATORS.split(block.text)
+    if len(parts) < 2 or len(block.text) > 120:
+        return None
+    if all(0 < len(_words(p)) <= 4 and not p.rstrip().endswith((".", "?", "!")) for p in parts):
+        first = parts[0].strip().lower()
+        if (
+            first in {"home", "news", "start", "accueil", "inicio", "startseite", "홈", "ホーム"}
+            or len(parts) >= 3
+        ):
+            return BREADCRUMB
+    return None
+
+
+def toolbar(block: TextBlock, ctx: Context) -> str | None:
+    words = [w.lower() for w in _words(block.text)]
+    if words and len(words) <= 12 and all(w in _TOOL_WORDS for w in words):
+        return TOOLBAR
+    return None
+
+
+def audio_player(block: TextBlock, ctx: Context) -> str | None:
+    return AUDIO_PLAYER if _AUDIO.search(block.text) else None
+
+
+def caption(block: TextBlock, ctx: Context) -> str | None:
+    text = block.text
+    if _BRACKET_CREDIT.search(text) and not text.rstrip().endswith(")"):
+        return CAPTION
+    if _CAPTION_PREFIX.match(text) and len(text) < 400:
+        return CAPTION
+    return None
+
+
+def credit(block: TextBlock, ctx: Context) -> str | None:
+    text = block.text
+    if len(text) <= 100 and _CREDIT.match(text):
+        return CREDIT
+    if len(_words(text)) <= 12 and _AGENCY_CREDIT.search(text) and not text.endswith("."):
+        return CREDIT
+    return None
+
+
+def related(block: TextBlock, ctx: Context) -> str | None:
+    text = block.text.strip()
+    if _RELATED.match(text):
+        return RELATED
+    if _RELATED_LEAD.match(text) and len(_words(text)) <= 25:
+        return RELATED
+    return None
+
+
+def share(block: TextBlock, ctx: Context) -> str | None:
+    return SHARE if len(block.text) < 160 and _SHARE.match(block.text) else None
+
+
+def newsletter(block: TextBlock, ctx: Context) -> str | None:
+    return NEWSLETTER if len(block.text) < 300 and _NEWSLETTER.search(block.text) else None
+
+
+def cookie(block: TextBlock, ctx: Context) -> str | None:
+    return COOKIE if len(block.text) < 500 and _COOKIE.search(block.text) else None
+
+
+def advert(block: TextBlock, ctx: Context) -> str | None:
+    return ADVERT if _ADVERT.match(block.text) else None
+
+
+def comments(block: TextBlock, ctx: Context) -> str | None:
+    return COMMENTS if len(block.text) < 200 and _COMMENTS.search(block.text) else None
+
+
+def byline(block: TextBlock, ctx: Context) -> str | None:
+    name = byline_name(block.text)
+    if name is None:
+        return None
+    if ctx.byline is None and ctx.found_byline is None:
+        ctx.found_byline = name
+    return BYLINE
+
+
+def email_only(block: TextBlock, ctx: Context) -> str | None:
+    """A short block that carries an e-mail address is a contact line, not the story."""
+    if _EMAIL.search(block.text) and len(_words(_EMAIL.sub(" ", block.text))) <= 12:
+        return EMAIL
+    return None
+
+
+BLOCK_RULES: tuple[Rule, ...] = (
+    no_words,
+    title_repeat,
+    breadcrumb,
+    toolbar,
+    audio_player,
+    caption,
+    credit,
+    related,
+    share,
+    newsletter,
+    cookie,
+    advert,
+    comments,
+    byline,
+    email_only,
+)
+
+
+def byline_name(text: str) -> str | None:
+    """The name(s) in a byline line ("BY SARAH KIM [sarah@x.com]" -> "Sarah Kim"), else None."""
+    text = normalize_space(text)
+    if len(text) > 120:
+        return None
+    match = _BYLINE.match(text)
+    if not match:
+        return None
+    name = match.group("name").strip(" ,.")
+    if name.isupper():
+        name = name.title()
+    return name
+
+
+# --- whole-body rules -----------------------------------------------------------------------
+
+
+def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
+    """Apply every rule; keep the blocks that are the story, in order."""
+    skipped: list[Skipped] = []
+    kept: list[TextBlock] = []
+    repeats = _repeated(blocks)
+    for index, block in enumerate(blocks):
+        reason = repeats.get(index) or next(
+            (r for rule in BLOCK_RULES if (r := rule(block, ctx))), None
+        )
+        if reason == BYLINE and ctx.form == "text" and kept and _is_closing(index, blocks):
+            # A sign-off byline ends the story: what follows is the page around it.
+            skipped.append(Skipped(block.text, reason))
+            skipped.extend(Skipped(b.text, AFTER_SIGNOFF) for b in blocks[index + 1 :])
+            break
+        if reason:
+            skipped.append(Skipped(block.text, reason))
+            continue
+        kept.append(_strip_emails(block, skipped))
+    return Cleaned(kept, skipped, ctx.found_byline)
+
+
+def _is_closing(index: int, blocks: list[TextBlock]) -> bool:
+    """A byline in the second half of the text signs the story off."""
+    before = sum(len(b.text) for b in blocks[:index])
+    return before > 0.5 * sum(len(b.text) for b in blocks)
+
+
+def _repeated(blocks: list[TextBlock]) -> dict[int, str]:
+    """A paragraph printed twice in a row is a caption (shown under the photo and in the
+    viewer): every copy goes. A later repeat of an earlier paragraph is a pull quote: the
+    repeat goes. Stories never say a paragraph twice."""
+    reasons: dict[int, str] = {}
+    seen: set[str] = set()
+    keys = [_key(b.text) for b in blocks]
+    for index, key in enumerate(keys):
+        if len(key.split()) < 4:
+            continue
+        if (index + 1 < len(keys) and keys[index + 1] == key) or (
+            index > 0 and keys[index - 1] == key
+        ):
+            reasons[index] = REPEATED
+        elif key in seen:
+            reasons[index] = PULL_QUOTE
+        seen.add(key)
+    return reasons
+
+
+def _strip_emails(block: TextBlock, skipped: list[Skipped]) -> TextBlock:
+    if not _EMAIL.search(block.text):
+        return block
+    for match in _EMAIL.finditer(block.text):
+        skipped.append(Skipped(match.group(0).strip(), EMAIL))
+    text = normalize_space(_EMAIL_BRACKETS.sub(" ", block.text))
+    text = normalize_space(_EMAIL.sub(" ", text))
+    return TextBlock(text, block.role, block.tag)
+
+
+def strip_emails_text(text: str) -> str:
+    """``text`` without e-mail addresses (and the brackets around them)."""
+    return normalize_space(_EMAIL.sub(" ", _EMAIL_BRACKETS.sub(" ", text)))

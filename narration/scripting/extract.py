@@ -1,0 +1,201 @@
+"""HTML: the main text and metadata of a whole page (trafilatura), and the blocks of a CMS body.
+
+The page is parsed once; its declared language is read from the markup before trafilatura
+prunes it, and the extraction is memoised so that reading an article and then scripting it do
+the work once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+import lxml.html
+import trafilatura
+from lxml import etree
+from trafilatura.settings import Document
+
+from narration.article import Article
+from narration.errors import UnreadableArticle
+from narration.scripting.blocks import TextBlock, normalize_space
+
+# Elements of a CMS body that are never part of the story read aloud.
+_FRAGMENT_DROP = (
+    "script", "style", "noscript", "figure", "figcaption", "aside", "iframe", "video", "audio",
+    "form", "button", "nav", "footer", "svg", "template", "object", "embed",
+)  # fmt: skip
+# A <br> becomes this separator: source newlines inside a paragraph are only spaces.
+_BREAK = "\u2029"
+_FRAGMENT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd"}
+
+
+@dataclass
+class PageExtraction:
+    blocks: list[TextBlock]
+    title: str | None = None
+    byline: str | None = None
+    lang: str | None = None
+    published: datetime | None = None
+    canonical_url: str | None = None
+    image_url: str | None = None
+    section: str | None = None
+    dek: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def article_from_page(page: str, *, url: str | None = None) -> Article:
+    """An Article from a whole HTML page: metadata now, the body blocks when it is scripted."""
+    found = extract_page(page, url=url)
+    return Article(
+        form="html",
+        title=found.title,
+        dek=found.dek,
+        byline=found.byline,
+        section=found.section,
+        published=found.published,
+        lang=found.lang,
+        canonical_url=found.canonical_url or url,
+        image_url=found.image_url,
+        body_html=page,
+    )
+
+
+def extract_page(page: str, *, url: str | None = None) -> PageExtraction:
+    digest = hashlib.blake2b(page.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return _extract_cached(digest, page, url)
+
+
+@lru_cache(maxsize=16)
+def _extract_cached(_digest: bytes, page: str, url: str | None) -> PageExtraction:
+    try:
+        tree = lxml.html.fromstring(page)
+    except (etree.ParserError, ValueError) as exc:
+        raise UnreadableArticle("no readable text in the page") from exc
+    lang = declared_language(tree)
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        favor_recall=True,
+    )
+    if not isinstance(doc, Document) or doc.body is None:
+        raise UnreadableArticle("no readable text in the page")
+    return PageExtraction(
+        blocks=blocks_from_trafilatura(doc.body),
+        title=_clean(doc.title),
+        byline=_clean(doc.author),
+        lang=lang,
+        published=_parse_date(doc.date),
+        canonical_url=doc.url,
+        image_url=doc.image,
+        section=_clean(doc.categories[0]) if doc.categories else None,
+        dek=_clean(doc.description),
+    )
+
+
+def declared_language(tree: lxml.html.HtmlElement) -> str | None:
+    """The language the page declares: ``<html lang>``, Content-Language, or og:locale."""
+    root = tree.getroottree().getroot()
+    for value in (
+        root.get("lang"),
+        root.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        *root.xpath("//meta[translate(@http-equiv,'CONTENTLANGUAGE','contentlanguage')"
+                    "='content-language']/@content"),
+        *root.xpath("//meta[@property='og:locale']/@content"),
+    ):  # fmt: skip
+        if value and value.strip():
+            return str(value).strip()
+    return None
+
+
+def blocks_from_trafilatura(body: etree._Element) -> list[TextBlock]:
+    """Walk trafilatura's XML body (p, head, list/item, quote, table/row/cell) into blocks."""
+    blocks: list[TextBlock] = []
+    for element in body:
+        _collect(element, blocks)
+    return blocks
+
+
+def _collect(element: etree._Element, blocks: list[TextBlock]) -> None:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag in ("list", "table", "row", "div"):
+        for child in element:
+            _collect(child, blocks)
+        return
+    if tag == "graphic":
+        return
+    text = normalize_space("".join(element.itertext()))
+    if not text:
+        return
+    if tag == "head":
+        blocks.append(TextBlock(text, role="heading", tag="head"))
+    elif tag == "item":
+        blocks.append(TextBlock(text, tag="li"))
+    elif tag == "cell":
+        blocks.append(TextBlock(text, tag="cell"))
+    else:
+        blocks.append(TextBlock(text, tag=tag or "p"))
+
+
+def fragment_blocks(html: str) -> list[TextBlock]:
+    """Blocks of an HTML body from a CMS: the story only, so no main-text extraction."""
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError) as exc:
+        raise UnreadableArticle("the article body is not readable HTML", field="body") from exc
+    for bad in root.xpath("|".join(f"//{t}" for t in _FRAGMENT_DROP)):
+        bad.drop_tree()
+    for br in root.iter("br"):
+        br.tail = _BREAK + (br.tail or "")
+    blocks: list[TextBlock] = []
+    _fragment_walk(root, blocks)
+    return blocks
+
+
+def _fragment_walk(element: lxml.html.HtmlElement, blocks: list[TextBlock]) -> None:
+    loose: list[str] = [element.text or ""]
+    for child in element:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag in _FRAGMENT_BLOCKS and not child.xpath(".//p|.//li|.//h2|.//h3"):
+            _flush(loose, blocks)
+            loose = []
+            role = "heading" if re.fullmatch(r"h[1-6]", tag) else "paragraph"
+            for part in child.text_content().split(_BREAK):
+                text = normalize_space(part)
+                if text:
+                    blocks.append(TextBlock(text, role=role, tag=tag))  # type: ignore[arg-type]
+        elif tag and child.xpath(".//p|.//li|.//h1|.//h2|.//h3|.//h4|.//blockquote|.//div"):
+            _flush(loose, blocks)
+            loose = []
+            _fragment_walk(child, blocks)
+        else:
+            loose.append(child.text_content() if tag else "")
+        loose.append(child.tail or "")
+    _flush(loose, blocks)
+
+
+def _flush(parts: list[str], blocks: list[TextBlock]) -> None:
+    for line in "".join(parts).split(_BREAK):
+        text = normalize_space(line)
+        if text:
+            blocks.append(TextBlock(text))
+
+
+def _clean(value: str | None) -> str | None:
+    if not value:
+        return None
+    return normalize_space(value) or None
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,0 +1,228 @@
+"""Reading an article in any of its three forms: CMS JSON, an HTML page, plain text.
+
+The form is decided from the content, not the file name: a JSON object is a CMS article, markup
+is an HTML page, anything else that decodes as text is plain text as copied from a browser.
+
+CMS JSON schema (one object; every key optional except a body)::
+
+    {
+      "id":            "2025-06-17-lee-ishiba",       string
+      "title":         "Lee Jae Myung calls ...",     string
+      "dek":           "The two leaders ...",         string: the standfirst / subheading
+      "byline":        "Sarah Kim" | ["Sarah Kim", "Jo He-rim"],
+      "section":       "National",                    string
+      "published":     "2025-06-17T09:30:00+09:00",   ISO 8601 string
+      "lang":          "en" | "ko" | "zh-TW" ...,     BCP 47 string
+      "body_html":     "<p>...</p>",                  string: HTML (or text; detected)
+      "body":          "First paragraph.\n\n...",     string: text (or HTML; detected)
+      "canonical_url": "https://news.example/...",    string
+      "image_url":     "https://news.example/...jpg"  string
+    }
+
+``body_html`` wins when both bodies are given. Unknown keys are kept in ``Article.extra``. A known
+key with the wrong type raises :class:`~narration.errors.UnreadableArticle` naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from narration.article import Article
+from narration.errors import UnreadableArticle
+from narration.scripting import extract
+from narration.settings import get_settings
+
+_STRING_KEYS = ("id", "title", "dek", "section", "lang", "canonical_url", "image_url")
+_BODY_KEYS = ("body_html", "body")
+_KNOWN_KEYS = {*_STRING_KEYS, *_BODY_KEYS, "byline", "published"}
+
+# Signatures of common binary formats, for a clearer message than "cannot decode".
+_MAGIC = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"PK\x03\x04": "a ZIP archive (or an office document)",
+    b"ID3": "an MP3 file",
+    b"\x1f\x8b": "a gzip archive",
+}
+_HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<\?xml|<!--|<head|<body|<meta)", re.I)
+_HTML_TAG = re.compile(
+    r"<(p|div|br|h[1-6]|ul|ol|li|blockquote|article|section|span|a)(\s[^>]*)?/?>", re.I
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def load_article(path: Path) -> Article:
+    """Read an article file in any form; raise UnreadableArticle for what cannot be narrated."""
+    limit = get_settings().max_article_bytes
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise UnreadableArticle(f"the file is {size} bytes, over the limit of {limit}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableArticle(f"cannot read the file: {exc.strerror or exc}") from exc
+    return parse_article(data, max_bytes=limit)
+
+
+def parse_article(
+    data: bytes,
+    *,
+    content_type: str | None = None,
+    url: str | None = None,
+    max_bytes: int | None = None,
+) -> Article:
+    """Parse an article from bytes (an API body or a pulled CMS response) in any form."""
+    limit = get_settings().max_article_bytes if max_bytes is None else max_bytes
+    if len(data) > limit:
+        raise UnreadableArticle(f"the article is {len(data)} bytes, over the limit of {limit}")
+    if not data.strip():
+        raise UnreadableArticle("the article is empty")
+    _refuse_binary(data)
+    media = (content_type or "").split(";")[0].strip().lower()
+    charset = _charset_param(content_type)
+
+    if media.endswith("json") or (not media and data.lstrip()[:1] in (b"{", b"[")):
+        text = _decode(data, charset)
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if media.endswith("json") or not _looks_like_text_anyway(text):
+                raise UnreadableArticle(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
+            return _text_article(text)
+        if not isinstance(obj, dict):
+            raise UnreadableArticle("a CMS JSON article must be a JSON object")
+        return article_from_json(obj)
+
+    if "html" in media or "xml" in media or (not media and _looks_like_html(data)):
+        page = _decode(data, charset or _declared_charset(data))
+        return extract.article_from_page(page, url=url)
+
+    return _text_article(_decode(data, charset))
+
+
+def article_from_json(obj: dict[str, Any]) -> Article:
+    """Build an Article from a CMS JSON object (schema in this module's docstring)."""
+    if not isinstance(obj, dict):
+        raise UnreadableArticle("a CMS JSON article must be a JSON object")
+    fields: dict[str, Any] = {}
+    for key in _STRING_KEYS:
+        fields[key] = _optional_str(obj, key)
+    fields["byline"] = _byline(obj.get("byline"))
+    fields["published"] = _published(obj.get("published"))
+
+    body_html = _optional_str(obj, "body_html")
+    body = _optional_str(obj, "body")
+    chosen = body_html if body_html and body_html.strip() else body
+    if not chosen or not chosen.strip():
+        raise UnreadableArticle("the article body is empty", field="body")
+    if _HTML_TAG.search(chosen):
+        fields["body_html"] = chosen
+    else:
+        fields["body_text"] = chosen
+    extra = {k: v for k, v in obj.items() if k not in _KNOWN_KEYS}
+    return Article(form="cms-json", extra=extra, **fields)
+
+
+def _text_article(text: str) -> Article:
+    if not text.strip():
+        raise UnreadableArticle("the article is empty")
+    return Article(form="text", body_text=text)
+
+
+def _optional_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "id":
+        return str(value)
+    if not isinstance(value, str):
+        raise UnreadableArticle(f"'{key}' must be a string", field=key)
+    return value.strip() if key not in _BODY_KEYS else value
+
+
+def _byline(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        names = [v.strip() for v in value if v.strip()]
+        if len(names) <= 1:
+            return names[0] if names else None
+        return ", ".join(names[:-1]) + " and " + names[-1]
+    raise UnreadableArticle("'byline' must be a string or a list of names", field="byline")
+
+
+def _published(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UnreadableArticle("'published' must be an ISO 8601 string", field="published")
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UnreadableArticle(
+            f"'published' is not an ISO 8601 time: {value!r}", field="published"
+        ) from exc
+
+
+def _refuse_binary(data: bytes) -> None:
+    head = data[:8192]
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise UnreadableArticle(f"this is {what}, not an article")
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableArticle("binary data, not an article")
+
+
+def _charset_param(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = re.search(r"charset=\"?([A-Za-z0-9_.:-]+)", content_type, re.I)
+    return match.group(1) if match else None
+
+
+def _declared_charset(data: bytes) -> str | None:
+    match = _META_CHARSET.search(data[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def _decode(data: bytes, charset: str | None) -> str:
+    """Decode with the declared charset, else UTF-8 (with or without BOM), else a detected one."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if charset:
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.chaos > 0.3:
+        raise UnreadableArticle("the text cannot be decoded (unknown or mixed character encoding)")
+    return str(best)
+
+
+def _looks_like_html(data: bytes) -> bool:
+    if _HTML_START.match(data):
+        return True
+    head = data[:65536].decode("utf-8", "replace")
+    return len(_HTML_TAG.findall(head)) >= 3
+
+
+def _looks_like_text_anyway(text: str) -> bool:
+    """A plain-text article may start with a bracket ("[Updated] ...")."""
+    return bool(re.search(r"[^\W\d_]{3,}\s+[^\W\d_]{3,}\s+[^\W\d_]{3,}", text[:500]))

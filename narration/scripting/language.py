@@ -1,0 +1,89 @@
+"""The language to speak: the article's explicit field, else the page's declaration, else
+detection. Codes come out as the primary BCP 47 subtag that gTTS knows (``en``, ``ko``, ``ja``),
+except Chinese, whose script matters to a voice (``zh-CN``, ``zh-TW``)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+# Old or alternative codes to the ones the speech engines use.
+_ALIASES = {"he": "iw", "jv": "jw", "nb": "no", "nn": "no", "fil": "tl", "in": "id", "ji": "yi"}
+_CHINESE_TRADITIONAL = {"tw", "hk", "mo", "hant"}
+_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+def normalize_lang(code: str | None) -> str | None:
+    """``en-US`` -> ``en``, ``zh_Hant`` -> ``zh-TW``, ``he`` -> ``iw``; junk -> None."""
+    if not code:
+        return None
+    code = code.strip().split(",")[0].strip()
+    if not _CODE.match(code):
+        return None
+    parts = re.split(r"[-_]", code.lower())
+    primary = parts[0]
+    if primary in {"zh", "cmn"}:
+        return "zh-TW" if _CHINESE_TRADITIONAL & set(parts[1:]) else "zh-CN"
+    return _ALIASES.get(primary, primary)
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_lang(text: str) -> tuple[str | None, float]:
+    """The language of ``text`` and the detector's confidence (0..1)."""
+    sample = text[:3000]
+    if len(sample.strip()) < 20:
+        return None, 0.0
+    code, probability = _identifier().classify(sample)
+    return normalize_lang(str(code)), float(probability)
+
+
+def _script(text: str) -> str:
+    """The dominant writing system of ``text``: Latin, Hangul, CJK, Cyrillic, Arabic..."""
+    counts: dict[str, int] = {}
+    for char in text[:3000]:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            script = name.split(" ")[0]
+            if script in {"HIRAGANA", "KATAKANA"}:
+                script = "CJK"
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else ""
+
+
+def choose_lang(
+    explicit: str | None, declared: str | None, text: str, default: str | None = None
+) -> str:
+    """Explicit wins; a declared language wins unless the text is plainly in another script
+    (templates often declare ``en`` on every page); then detection; then ``default``/``en``."""
+    if chosen := normalize_lang(explicit):
+        return chosen
+    detected, confidence = detect_lang(text)
+    declared_code = normalize_lang(declared)
+    if declared_code:
+        if detected and detected != declared_code and confidence > 0.9:
+            sample = _sample_in(declared_code)
+            if sample and _script(sample) != _script(text):
+                return detected
+        return declared_code
+    if detected and confidence >= 0.5:
+        return detected
+    return normalize_lang(default) or detected or "en"
+
+
+_SAMPLES = {
+    "en": "the", "de": "der", "fr": "le", "es": "el", "pt": "o", "it": "il", "nl": "de",
+    "ru": "это", "uk": "це", "bg": "на", "sr": "на", "ko": "한국", "ja": "日本", "zh-CN": "中国",
+    "zh-TW": "中國", "ar": "في", "iw": "של", "el": "και", "th": "ที่", "hi": "है",
+}  # fmt: skip
+
+
+def _sample_in(code: str) -> str | None:
+    return _SAMPLES.get(code)

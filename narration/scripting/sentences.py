@@ -1,0 +1,26 @@
+"""Sentence segmentation with sentencex: rule-based, multilingual, aware of abbreviations
+("U.S.", "Dr.", "No. 3") and of quotations, with per-language fallbacks."""
+
+from __future__ import annotations
+
+import re
+
+from sentencex import segment
+
+_WORD = re.compile(r"\w")
+
+
+def split_sentences(text: str, lang: str) -> list[str]:
+    """The sentences of one paragraph, in order, whitespace-trimmed."""
+    code = lang.split("-")[0] if lang else "en"
+    sentences: list[str] = []
+    for piece in segment(code, text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if sentences and not _WORD.search(piece):
+            # A stray closing quote or bracket belongs to the sentence before it.
+            sentences[-1] += piece
+        else:
+            sentences.append(piece)
+    return sentences
