@@ -1,0 +1,201 @@
+"""Podcast feeds: catalog rows to plain episodes, episodes to RSS, manifests to chapters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from narration import feeds
+from narration.catalog import Article, Narration, NarrationState, session_scope, upgrade_to_head
+from narration.settings import Settings
+
+NS = {"itunes": feeds.ITUNES_NS, "podcast": feeds.PODCAST_NS}
+LINKS = feeds.Links("https://news.example/")
+PUBLISHED = datetime(2025, 9, 30, 8, 15, tzinfo=UTC)
+
+
+def episode(guid: str = "lee-ishiba", **changes: object) -> feeds.Episode:
+    values: dict[str, object] = {
+        "guid": guid,
+        "title": "Lee and Ishiba agree to deepen ties",
+        "audio_key": "a1b2c3",
+        "bytes": 1_234_567,
+        "duration_ms": 154_600,
+        "published": PUBLISHED,
+        "updated": PUBLISHED + timedelta(hours=1),
+        "lang": "en",
+        "link": "https://news.example/article/1",
+        "byline": "Sarah Kim",
+        "section": "Politics",
+    }
+    values.update(changes)
+    return feeds.Episode(**values)  # type: ignore[arg-type]
+
+
+CHANNEL = feeds.Channel(slug="all", title="Narrated", description="All of it.", author="News")
+
+
+def parse(xml: bytes) -> etree._Element:
+    return etree.fromstring(xml)
+
+
+def test_item_has_what_podcast_apps_need() -> None:
+    root = parse(feeds.render_rss(CHANNEL, [episode()], LINKS))
+    item = root.find("channel/item")
+    assert item is not None
+    enclosure = item.find("enclosure")
+    assert enclosure is not None
+    assert enclosure.get("url") == "https://news.example/audio/a1b2c3.mp3"
+    assert enclosure.get("length") == "1234567"
+    assert enclosure.get("type") == "audio/mpeg"
+    guid = item.find("guid")
+    assert guid is not None and guid.text == "lee-ishiba" and guid.get("isPermaLink") == "false"
+    assert parsedate_to_datetime(item.findtext("pubDate") or "") == PUBLISHED
+    assert item.findtext("itunes:duration", namespaces=NS) == "155"
+    assert item.findtext("itunes:explicit", namespaces=NS) == "false"
+    transcript = item.find("podcast:transcript", NS)
+    assert transcript is not None
+    assert transcript.get("url") == "https://news.example/audio/a1b2c3.vtt"
+    assert transcript.get("type") == "text/vtt"
+    chapters = item.find("podcast:chapters", NS)
+    assert chapters is not None
+    assert chapters.get("url") == "https://news.example/feeds/chapters/a1b2c3.json"
+    assert chapters.get("type") == "application/json+chapters"
+
+
+def test_channel_links_itself_and_says_explicit_false() -> None:
+    root = parse(feeds.render_rss(CHANNEL, [episode()], LINKS))
+    channel = root.find("channel")
+    assert channel is not None
+    assert channel.findtext("itunes:explicit", namespaces=NS) == "false"
+    self_links = [el.get("href") for el in channel if el.get("rel") == "self"]
+    assert self_links == ["https://news.example/feeds/all.xml"]
+    assert parsedate_to_datetime(channel.findtext("lastBuildDate") or "") == PUBLISHED + timedelta(
+        hours=1
+    )
+
+
+def test_episodes_keep_their_order_and_an_empty_feed_is_valid() -> None:
+    newer = episode("b", published=PUBLISHED + timedelta(days=1))
+    root = parse(feeds.render_rss(CHANNEL, [newer, episode("a")], LINKS))
+    assert [g.text for g in root.iterfind("channel/item/guid")] == ["b", "a"]
+    empty = parse(feeds.render_rss(CHANNEL, [], LINKS))
+    assert empty.find("channel/item") is None
+    assert empty.findtext("channel/title") == "Narrated"
+
+
+def test_without_a_canonical_url_the_item_links_to_the_player() -> None:
+    root = parse(feeds.render_rss(CHANNEL, [episode(link=None)], LINKS))
+    assert root.findtext("channel/item/link") == "https://news.example/player/lee-ishiba"
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("World News", "world-news"), ("Économie", "economie"), ("  Arts & Culture ", "arts-culture")],
+)
+def test_section_slugs(name: str, slug: str) -> None:
+    assert feeds.slugify(name) == slug
+
+
+def test_chapters_open_at_the_title_and_each_heading() -> None:
+    manifest = {
+        "title": "Lee and Ishiba",
+        "sentences": [
+            {"kind": "title", "text": "Lee and Ishiba", "start_ms": 0, "end_ms": 2000},
+            {"kind": "byline", "text": "By Sarah Kim", "start_ms": 2600, "end_ms": 3500},
+            {"kind": "sentence", "text": "They met.", "start_ms": 4200, "end_ms": 5000},
+            {"kind": "heading", "text": "Trade", "start_ms": 6000, "end_ms": 6500},
+            {"kind": "sentence", "text": "Tariffs.", "start_ms": 7000, "end_ms": 7800},
+        ],
+    }
+    assert feeds.chapters_from_manifest(manifest) == {
+        "version": "1.2.0",
+        "chapters": [
+            {"startTime": 0.0, "title": "Lee and Ishiba"},
+            {"startTime": 6.0, "title": "Trade"},
+        ],
+    }
+
+
+# --- from the catalog -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    upgrade_to_head(url)
+    return url
+
+
+def add_article(
+    url: str,
+    article_id: str,
+    *,
+    section: str | None,
+    state: NarrationState = NarrationState.READY,
+    published: datetime = PUBLISHED,
+) -> None:
+    with session_scope(url) as session:
+        article = Article(
+            id=article_id,
+            source="pushed",
+            title=f"Title {article_id}",
+            byline="Sarah Kim",
+            section=section,
+            lang="en",
+            published_at=published,
+            content_type="application/json",
+            body=b"{}",
+            content_hash="0" * 64,
+        )
+        session.add(article)
+        session.flush()
+        narration = Narration(
+            id=f"n-{article_id}",
+            narration_key=f"key-{article_id}",
+            article_id=article_id,
+            state=state,
+            engine="espeak",
+            lang="en",
+            audio_key=f"audio-{article_id}" if state == NarrationState.READY else None,
+            duration_ms=61_000,
+            bytes=500_000,
+            ready_at=published + timedelta(minutes=5),
+        )
+        session.add(narration)
+        session.flush()
+        article.latest_narration_id = narration.id
+        if state == NarrationState.READY:
+            article.current_narration_id = narration.id
+
+
+def test_load_feed_lists_ready_articles_newest_first(catalog: str) -> None:
+    add_article(catalog, "old", section="World News")
+    add_article(catalog, "new", section="Politics", published=PUBLISHED + timedelta(days=1))
+    add_article(catalog, "pending", section="Politics", state=NarrationState.QUEUED)
+    with session_scope(catalog) as session:
+        channel, episodes = feeds.load_feed(session, "all", Settings(album="Narrated"))
+    assert channel.title == "Narrated"
+    assert [e.guid for e in episodes] == ["new", "old"]
+    assert episodes[0].audio_key == "audio-new"
+    assert episodes[0].published == PUBLISHED + timedelta(days=1)
+    assert episodes[0].bytes == 500_000 and episodes[0].duration_ms == 61_000
+
+
+def test_load_feed_for_one_section(catalog: str) -> None:
+    add_article(catalog, "w", section="World News")
+    add_article(catalog, "p", section="Politics")
+    add_article(catalog, "pending", section="Sports", state=NarrationState.RUNNING)
+    with session_scope(catalog) as session:
+        channel, episodes = feeds.load_feed(session, "world-news", Settings(album="Narrated"))
+        assert channel.title == "Narrated: World News"
+        assert [e.guid for e in episodes] == ["w"]
+        _, sports = feeds.load_feed(session, "sports", Settings())
+        assert sports == []
+        with pytest.raises(feeds.UnknownFeed) as info:
+            feeds.load_feed(session, "weather", Settings())
+    assert info.value.field == "feed"
