@@ -13,9 +13,10 @@ from service.errors import register_error_handlers
 
 def blueprints() -> list[Blueprint]:
     """Every surface of the service; add a blueprint here to serve it."""
+    from service.feeds import bp as feeds
     from service.health import bp as health
 
-    return [health]
+    return [health, feeds]
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
