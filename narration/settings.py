@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     tts_rate_limit: float = 10.0
     """Engine requests per second, shared by every worker through Redis."""
     piper_model: Path | None = None
+    ffmpeg_binary: str | None = None
+    """ffmpeg to use (path or name on PATH); ``None``: the system one, else imageio-ffmpeg's."""
 
     # --- stitching ----------------------------------------------------------------------------
     target_lufs: float = -16.0
@@ -81,6 +83,14 @@ class Settings(BaseSettings):
     webhook_timeout: float = 10.0
     webhook_retries: int = 8
     """Attempts after the first, with exponential backoff (at most about 8.5 minutes in all)."""
+    audio_accel_prefix: str | None = None
+    """Internal nginx location (e.g. ``/_audio/``): ``GET /audio/…`` checks access, then answers
+    with ``X-Accel-Redirect`` and lets nginx send the file. ``None``: Flask sends the file."""
+    audio_requires_key: bool = False
+    """Audio only for holders of an API key (Bearer header or ``?key=``), e.g. subscriber-only."""
+    worker_concurrency: int = 8
+    """Threads per worker process; synthesis calls are network-bound, so they overlap."""
+    log_level: str = "INFO"
 
     @field_validator("api_keys", "article_source_hosts", mode="before")
     @classmethod
