@@ -1,0 +1,141 @@
+"""ffmpeg, found once and used the same way everywhere: decode to PCM, encode MP3.
+
+Either ffmpeg works: the system one (preferred when present: it usually has ffprobe and
+distribution security updates) or the static one in the ``imageio-ffmpeg`` wheel, which has no
+ffprobe -- so nothing here, nor any pydub call made through here, relies on ffprobe: formats
+and codecs are always passed explicitly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from narration.errors import NarrationError
+
+CHUNK_RATE = 24_000
+"""Chunks are stored at one rate whatever spoke them (gTTS answers at 24 kHz), so an article
+spoken partly by a fallback engine joins without resampling at stitch time."""
+CHUNK_BITRATE_KBPS = 64
+"""Above gTTS's own 32 kbps so re-encoding the cached chunk loses little."""
+
+
+class AudioToolError(NarrationError):
+    """ffmpeg is missing or failed on audio we made ourselves."""
+
+
+@dataclass(frozen=True)
+class Pcm:
+    """Mono signed 16-bit samples at ``rate``."""
+
+    samples: np.ndarray
+    rate: int
+
+    @property
+    def duration_ms(self) -> float:
+        return 1000.0 * len(self.samples) / self.rate
+
+
+def find_ffmpeg(configured: str | None = None) -> str:
+    """``configured`` if given (a path or a name on PATH), else the system ffmpeg, else the
+    one shipped in the imageio-ffmpeg wheel."""
+    return _find_ffmpeg(configured)
+
+
+@lru_cache(maxsize=8)
+def _find_ffmpeg(configured: str | None) -> str:
+    if configured:
+        found = shutil.which(configured)
+        if not found:
+            raise AudioToolError(f"ffmpeg not found at {configured!r}", field="ffmpeg_binary")
+        return found
+    system = shutil.which("ffmpeg")
+    if system:
+        return system
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def pydub_segment_class(ffmpeg: str) -> type:
+    """pydub's AudioSegment, told to use ``ffmpeg``. pydub imports the deprecated ``audioop``
+    module (a DeprecationWarning on 3.11/3.12) -- harmless for what we use it for."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from pydub import AudioSegment
+    AudioSegment.converter = ffmpeg
+    return AudioSegment
+
+
+def run_ffmpeg(ffmpeg: str, args: list[str], data: bytes | None = None) -> bytes:
+    """Run ffmpeg quietly; return stdout; raise with ffmpeg's last error line on failure."""
+    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+    proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise AudioToolError(f"ffmpeg failed: {lines[-1] if lines else proc.returncode}")
+    return proc.stdout
+
+
+def decode(
+    ffmpeg: str,
+    source: bytes | Path,
+    rate: int,
+    fmt: str | None = None,
+    *,
+    raw_rate: int | None = None,
+) -> np.ndarray:
+    """Decode ``source`` (bytes of format ``fmt``, or a file) to mono int16 at ``rate``.
+    ``raw_rate`` is the rate of headerless ``s16le`` input."""
+    args: list[str] = []
+    if fmt:
+        args += ["-f", fmt]
+    if raw_rate:
+        args += ["-ar", str(raw_rate), "-ac", "1"]
+    if isinstance(source, Path):
+        args += ["-i", str(source)]
+        data = None
+    else:
+        args += ["-i", "pipe:0"]
+        data = source
+    args += ["-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1"]
+    out = run_ffmpeg(ffmpeg, args, data)
+    return np.frombuffer(out, dtype="<i2").copy()
+
+
+def encode_mp3(ffmpeg: str, pcm: Pcm, bitrate_kbps: int, rate: int | None = None) -> bytes:
+    """Encode mono PCM to a CBR MP3 (with the LAME header that makes decoding gapless)."""
+    args = ["-f", "s16le", "-ar", str(pcm.rate), "-ac", "1", "-i", "pipe:0"]
+    args += ["-ar", str(rate or pcm.rate), "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"]
+    args += ["-id3v2_version", "0", "-f", "mp3", "pipe:1"]
+    return run_ffmpeg(ffmpeg, args, pcm.samples.astype("<i2").tobytes())
+
+
+def resample(ffmpeg: str, pcm: Pcm, rate: int) -> Pcm:
+    if pcm.rate == rate:
+        return pcm
+    data = pcm.samples.astype("<i2").tobytes()
+    return Pcm(decode(ffmpeg, data, rate, "s16le", raw_rate=pcm.rate), rate)
+
+
+def trim_silence(
+    samples: np.ndarray, rate: int, threshold_db: float = -45.0, keep_ms: int = 30
+) -> np.ndarray:
+    """Drop the silence engines put before and after speech, keeping ``keep_ms`` so soft onsets
+    and word endings survive; the stitcher then adds pauses of its own, even everywhere."""
+    if samples.size == 0:
+        return samples
+    limit = 32768.0 * 10 ** (threshold_db / 20)
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > limit)
+    if loud.size == 0:
+        return samples[:0]
+    keep = rate * keep_ms // 1000
+    start = max(0, int(loud[0]) - keep)
+    end = min(samples.size, int(loud[-1]) + 1 + keep)
+    return samples[start:end]

@@ -1,0 +1,92 @@
+"""The one small interface every speech engine sits behind, and how failures are told apart.
+
+An engine turns one piece of text into PCM. Everything else -- chunking, caching, retrying,
+rate limiting, falling back -- lives outside the engines so each engine stays a thin adapter.
+Failures are raised as :class:`~narration.errors.TransientEngineError` (worth retrying: 429,
+5xx, time-outs, dropped connections), :class:`~narration.errors.EngineUnreachable` (the host
+cannot be reached at all) or :class:`~narration.errors.PermanentEngineError` (will not get
+better: bad language or voice, other 4xx, a missing model).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import requests
+
+from narration.audio import Pcm
+from narration.errors import (
+    EngineUnreachable,
+    PermanentEngineError,
+    TransientEngineError,
+)
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """Blocks in :meth:`acquire` until one more engine request may be sent."""
+
+    def acquire(self) -> None: ...
+
+
+@runtime_checkable
+class Engine(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def max_chars(self) -> int:
+        """Longest chunk of text this engine is given at once (characters)."""
+        ...
+
+    @property
+    def remote(self) -> bool:
+        """Whether it calls a remote service (rate-limited, worth a thread pool)."""
+        ...
+
+    def version(self) -> str:
+        """Changes whenever the same text could come out sounding different (package version,
+        library version, model file hash); part of every chunk key."""
+        ...
+
+    def resolve_voice(self, voice: str | None, lang: str) -> str:
+        """The concrete voice for ``lang`` (``voice`` when given); raises
+        PermanentEngineError if the engine cannot speak ``lang``."""
+        ...
+
+    def synthesize(
+        self,
+        text: str,
+        *,
+        voice: str,
+        lang: str,
+        speed: float,
+        limiter: RateLimiter | None = None,
+    ) -> Pcm:
+        """Speak ``text``; call ``limiter.acquire()`` before every remote request."""
+        ...
+
+
+def http_error(
+    engine: str, status: int, reason: str = ""
+) -> TransientEngineError | PermanentEngineError:
+    """Map an HTTP status from an engine's service to a transient or permanent error."""
+    text = f"{engine}: HTTP {status}{(' ' + reason) if reason else ''}"
+    if status == 429:
+        return TransientEngineError(f"{text} (rate limited; retry later)")
+    if status >= 500 or status in (408, 425):
+        return TransientEngineError(f"{text} (server error; retry later)")
+    if status == 403:
+        return PermanentEngineError(f"{text} (refused: the upstream API may have changed)")
+    return PermanentEngineError(f"{text} (request rejected)")
+
+
+def request_error(engine: str, url: str, exc: requests.RequestException) -> TransientEngineError:
+    """Map a failed request (no HTTP answer) to EngineUnreachable or a transient error."""
+    if isinstance(exc, requests.ConnectTimeout | requests.ConnectionError) and not isinstance(
+        exc, requests.ReadTimeout
+    ):
+        return EngineUnreachable(f"{engine}: cannot reach {url}: {type(exc).__name__}")
+    if isinstance(exc, requests.Timeout):
+        return TransientEngineError(f"{engine}: no answer from {url} in time")
+    return TransientEngineError(f"{engine}: request to {url} failed: {type(exc).__name__}")

@@ -1,0 +1,224 @@
+"""The narration plan: everything needed to make one narration's audio, as plain data.
+
+A plan is computed from a script and settings without touching any engine's network (only
+the engine's version and voice names are read), saved to the store, and handed by key to the
+workers that synthesize its chunks and stitch them.
+
+``narration_key`` is the hash of the chunk keys and their pauses, the displayed text (it goes
+into the transcript), the stitch settings and the tag metadata: the content address of the
+final audio when every chunk is spoken by the primary engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from narration.chunks import Chunk, PauseHint, Voice, make_chunks
+from narration.engines import AutoEngine, get_engine
+from narration.errors import NarrationError
+from narration.script import Script
+from narration.settings import Settings
+
+PLAN_FORMAT = 1
+PAUSE_MS: dict[str, int] = {"none": 120, "sentence": 350, "paragraph": 750, "section": 1300}
+"""Silence after a part, by its pause hint. Engines' own silences are trimmed off chunks."""
+
+
+@dataclass(frozen=True)
+class PlanBlock:
+    kind: str
+    """title, byline, heading, sentence, intro or outro."""
+    text: str
+    spoken: str
+    pause: PauseHint
+    section: int
+
+
+@dataclass
+class NarrationPlan:
+    narration_key: str
+    engine: str
+    """As requested: gtts, espeak, piper or auto (the manifest says who spoke each chunk)."""
+    primary: Voice
+    fallback: Voice | None
+    blocks: list[PlanBlock]
+    chunks: list[Chunk]
+    chapters: list[dict[str, Any]]
+    """``{"title", "section"}`` per section, in order."""
+    stitch: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def voice(self) -> str:
+        return self.primary.voice
+
+    @property
+    def lang(self) -> str:
+        return self.primary.lang
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "narration_key": self.narration_key,
+            "engine": self.engine,
+            "primary": asdict(self.primary),
+            "fallback": asdict(self.fallback) if self.fallback else None,
+            "blocks": [asdict(b) for b in self.blocks],
+            "chunks": [c.to_json() for c in self.chunks],
+            "chapters": self.chapters,
+            "stitch": self.stitch,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NarrationPlan:
+        return cls(
+            narration_key=d["narration_key"],
+            engine=d["engine"],
+            primary=Voice(**d["primary"]),
+            fallback=Voice(**d["fallback"]) if d.get("fallback") else None,
+            blocks=[PlanBlock(**b) for b in d["blocks"]],
+            chunks=[Chunk.from_json(c) for c in d["chunks"]],
+            chapters=list(d["chapters"]),
+            stitch=dict(d["stitch"]),
+            meta=dict(d.get("meta") or {}),
+        )
+
+
+def _file_ref(path: Path | None, name: str) -> dict[str, str] | None:
+    if path is None:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        raise NarrationError(f"{name} not found: {path}", field=name)
+    return {"path": str(path.resolve()), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def stitch_spec(settings: Settings) -> dict[str, Any]:
+    """The settings that change the final file (pauses, loudness, encoding, intro/outro audio)."""
+    return {
+        "pauses_ms": dict(PAUSE_MS),
+        "target_lufs": settings.target_lufs,
+        "true_peak_dbtp": settings.true_peak_dbtp,
+        "bitrate_kbps": settings.bitrate_kbps,
+        "sample_rate": settings.sample_rate,
+        "intro_audio": _file_ref(settings.intro_audio, "intro_audio"),
+        "outro_audio": _file_ref(settings.outro_audio, "outro_audio"),
+    }
+
+
+def _blocks(script: Script, settings: Settings) -> list[PlanBlock]:
+    blocks: list[PlanBlock] = []
+    if settings.intro_text:
+        blocks.append(PlanBlock("intro", settings.intro_text, settings.intro_text, "section", 0))
+    for b in script.blocks():
+        if b.spoken.strip():
+            blocks.append(PlanBlock(b.kind, b.text, b.spoken, b.pause_after, b.section))
+    if settings.outro_text:
+        last = blocks[-1].section if blocks else 0
+        blocks.append(PlanBlock("outro", settings.outro_text, settings.outro_text, "section", last))
+    return blocks
+
+
+def _chapters(script: Script, blocks: list[PlanBlock]) -> list[dict[str, Any]]:
+    """One chapter per section: the first is named after the article, the others after their
+    heading."""
+    chapters: list[dict[str, Any]] = []
+    for b in blocks:
+        if chapters and chapters[-1]["section"] == b.section:
+            continue
+        title = script.title
+        if chapters:
+            heading = (
+                script.sections[b.section].heading if b.section < len(script.sections) else None
+            )
+            title = heading.text if heading is not None else f"Part {len(chapters) + 1}"
+        chapters.append({"title": title, "section": b.section})
+    return chapters
+
+
+def _meta(
+    script: Script, settings: Settings, lang: str, extra: dict[str, Any] | None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "title": script.title,
+        "artist": script.byline or settings.publisher,
+        "album": script.section_name or settings.album,
+        "date": script.published.date().isoformat() if script.published else None,
+        "language": lang,
+        "comment": settings.disclosure,
+        "publisher": settings.publisher,
+        "url": script.canonical_url,
+        "source": script.source,
+        "cover": None,
+    }
+    meta.update(extra or {})
+    if meta.get("cover") is not None:
+        ref = _file_ref(Path(str(meta["cover"])), "cover")
+        meta["cover"] = ref
+    return meta
+
+
+def plan_narration(
+    script: Script,
+    settings: Settings,
+    *,
+    engine: str | None = None,
+    voice: str | None = None,
+    lang: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> NarrationPlan:
+    """Plan the narration of ``script``: blocks, chunks with their cache keys, chapters, stitch
+    settings and tags. ``engine``/``voice``/``lang`` override settings and the script;
+    ``meta`` adds or overrides tag fields (``title``, ``artist``, ``album``, ``date``,
+    ``comment``, ``cover`` -- a path to a JPEG or PNG). Raises PermanentEngineError for an
+    unknown engine, voice or language."""
+    name = engine or settings.engine
+    speaker = get_engine(name, settings)
+    language = lang or script.lang or settings.lang or "en"
+    speed = settings.speed
+    primary_engine = speaker.primary if isinstance(speaker, AutoEngine) else speaker
+    primary = Voice(
+        primary_engine.name,
+        primary_engine.version(),
+        primary_engine.resolve_voice(voice or settings.voice, language),
+        language,
+        speed,
+    )
+    fallback: Voice | None = None
+    if isinstance(speaker, AutoEngine):
+        offline = speaker.fallback
+        fallback = Voice(
+            offline.name, offline.version(), offline.resolve_voice(None, language), language, speed
+        )
+    blocks = _blocks(script, settings)
+    if not any(b.kind != "intro" and b.kind != "outro" for b in blocks):
+        raise NarrationError("the script has nothing to say", field="script")
+    chunks = make_chunks(
+        [(b.spoken, b.pause) for b in blocks], primary_engine.max_chars, primary, fallback
+    )
+    stitch = stitch_spec(settings)
+    tags = _meta(script, settings, language, meta)
+    chapters = _chapters(script, blocks)
+    material = {
+        "format": PLAN_FORMAT,
+        "chunks": [
+            {
+                "key": c.key,
+                "pauses": [p.pause for p in c.parts],
+                "blocks": [p.block for p in c.parts],
+            }
+            for c in chunks
+        ],
+        "blocks": [[b.kind, b.text, b.section] for b in blocks],
+        "chapters": chapters,
+        "stitch": stitch,
+        "meta": tags,
+    }
+    blob = json.dumps(material, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    key = hashlib.sha256(blob.encode()).hexdigest()[:32]
+    return NarrationPlan(key, name, primary, fallback, blocks, chunks, chapters, stitch, tags)

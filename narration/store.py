@@ -1,0 +1,117 @@
+"""The audio store: content-addressed files under one root (``audio_cache/`` by default).
+
+Layout::
+
+    <root>/<key>.mp3 .json .vtt    finished narrations (immutable, served as they are)
+    <root>/chunks/<key>.mp3         one synthesized chunk (24 kHz mono MP3, gapless)
+    <root>/chunks/<key>.json        its sidecar: engine, sample rate, sample length of each part
+    <root>/plans/<key>.json         narration plans, for workers that get only a key
+
+Every write is atomic (a temporary file in the same directory, then ``os.replace``), so a
+reader sees a whole file or none. A chunk counts as stored once its MP3 exists; the sidecar is
+written first, so an MP3 always has one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from narration.plan import NarrationPlan
+
+_KEY = re.compile(r"[0-9a-f]{16,64}")
+AUDIO_EXTS = ("mp3", "json", "vtt")
+
+
+def _checked(key: str) -> str:
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"not a content key: {key!r}")
+    return key
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that no reader ever sees part of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class AudioStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.chunks_dir = self.root / "chunks"
+        self.plans_dir = self.root / "plans"
+
+    # --- chunks -------------------------------------------------------------------------------
+    def chunk_path(self, key: str) -> Path:
+        return self.chunks_dir / f"{_checked(key)}.mp3"
+
+    def chunk_meta_path(self, key: str) -> Path:
+        return self.chunks_dir / f"{_checked(key)}.json"
+
+    def has_chunk(self, key: str) -> bool:
+        return self.chunk_path(key).is_file() and self.chunk_meta_path(key).is_file()
+
+    def save_chunk(self, key: str, mp3: bytes, meta: dict[str, Any]) -> None:
+        if not mp3:
+            raise ValueError("refusing to store an empty chunk")
+        self.write_atomic(self.chunk_meta_path(key), json.dumps(meta, indent=1).encode())
+        self.write_atomic(self.chunk_path(key), mp3)
+
+    def chunk_meta(self, key: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.chunk_meta_path(key).read_text())
+        return data
+
+    def stored_key(self, plan: NarrationPlan, index: int) -> str | None:
+        """The key under which chunk ``index`` is stored: the primary engine's if present,
+        else the fallback's, else ``None``."""
+        chunk = plan.chunks[index]
+        if self.has_chunk(chunk.key):
+            return chunk.key
+        if chunk.fallback_key and self.has_chunk(chunk.fallback_key):
+            return chunk.fallback_key
+        return None
+
+    def missing_chunks(self, plan: NarrationPlan) -> list[int]:
+        """Indexes of the plan's chunks stored under neither the primary nor the fallback key."""
+        return [i for i in range(len(plan.chunks)) if self.stored_key(plan, i) is None]
+
+    # --- plans --------------------------------------------------------------------------------
+    def plan_path(self, narration_key: str) -> Path:
+        return self.plans_dir / f"{_checked(narration_key)}.json"
+
+    def save_plan(self, plan: NarrationPlan) -> None:
+        data = json.dumps(plan.to_json(), ensure_ascii=False, indent=1).encode()
+        self.write_atomic(self.plan_path(plan.narration_key), data)
+
+    def load_plan(self, narration_key: str) -> NarrationPlan:
+        from narration.plan import NarrationPlan
+
+        return NarrationPlan.from_json(json.loads(self.plan_path(narration_key).read_text()))
+
+    # --- finished audio -----------------------------------------------------------------------
+    def audio_path(self, key: str, ext: str) -> Path:
+        if ext not in AUDIO_EXTS:
+            raise ValueError(f"unknown audio file type {ext!r}")
+        return self.root / f"{_checked(key)}.{ext}"
+
+    def has_audio(self, key: str) -> bool:
+        """A narration is complete when its MP3, manifest and transcript all exist (the MP3 is
+        written last)."""
+        return all(self.audio_path(key, ext).is_file() for ext in AUDIO_EXTS)
+
+    write_atomic = staticmethod(write_atomic)

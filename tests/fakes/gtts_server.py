@@ -1,0 +1,152 @@
+"""A local stand-in for Google Translate's speech endpoint, as gTTS calls it.
+
+It answers ``POST /_/TranslateWebserverUi/data/batchexecute`` with the form field ``f.req``
+exactly as Google does: a ``)]}'`` preamble, then length-prefixed lines, the one carrying
+``jQ1olc`` holding the base64 of an MP3 (24 kHz mono MPEG-2 layer III, 32 kbps -- here spoken by
+eSpeak NG, so the audio is real speech of the requested text).
+
+Modes: ``normal``; ``latency`` (every answer waits ``latency`` seconds); ``429`` and ``5xx``
+(every request fails with that status); and :meth:`GttsStandIn.fail_next` to fail only the next
+*n* requests. It counts requests and records each text it spoke.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from narration.audio import Pcm, encode_mp3, find_ffmpeg
+from narration.engines.espeak import EspeakEngine
+
+PATH = "/_/TranslateWebserverUi/data/batchexecute"
+
+
+@lru_cache(maxsize=512)
+def speech_mp3(text: str, lang: str) -> bytes:
+    """``text`` spoken by eSpeak NG, encoded as Google encodes its answers."""
+    ffmpeg = find_ffmpeg()
+    engine = EspeakEngine(ffmpeg=ffmpeg)
+    try:
+        voice = engine.resolve_voice(None, lang)
+    except Exception:
+        voice = engine.resolve_voice(None, "en")
+    pcm = engine.synthesize(text, voice=voice, lang=lang, speed=1.0)
+    return encode_mp3(ffmpeg, Pcm(pcm.samples, pcm.rate), 32, rate=24_000)
+
+
+def answer_body(mp3: bytes) -> str:
+    """Google's batchexecute answer framing around one MP3."""
+    audio = base64.b64encode(mp3).decode("ascii")
+    compact = {"separators": (",", ":")}
+    payload = json.dumps(
+        [
+            ["wrb.fr", "jQ1olc", json.dumps([audio]), None, None, None, "generic"],
+            ["di", 58],
+            ["af.httprm", 57, "-7405617898767935960", 9],
+        ],
+        **compact,  # type: ignore[arg-type]
+    )
+    end = json.dumps([["e", 4, None, None, len(payload) + 36]], **compact)  # type: ignore[arg-type]
+    return f")]}}'\n\n{len(payload)}\n{payload}\n{len(end)}\n{end}\n"
+
+
+@dataclass
+class GttsStandIn:
+    url: str = ""
+    mode: str = "normal"
+    latency: float = 0.0
+    requests: int = 0
+    texts: list[str] = field(default_factory=list)
+    _fail: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, status: int, count: int = 1) -> None:
+        """Answer the next ``count`` requests with HTTP ``status``, then answer normally."""
+        with self._lock:
+            self._fail.extend([status] * count)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests = 0
+            self.texts.clear()
+
+    def _next_failure(self) -> int | None:
+        with self._lock:
+            self.requests += 1
+            if self._fail:
+                return self._fail.pop(0)
+            if self.mode == "429":
+                return 429
+            if self.mode == "5xx":
+                return 503
+            return None
+
+
+def _handler(state: GttsStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, ctype: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+            if self.path.split("?")[0] != PATH:
+                self._send(404, b"Not Found", "text/plain")
+                return
+            failure = state._next_failure()
+            if state.mode == "latency" or state.latency:
+                time.sleep(state.latency)
+            if failure is not None:
+                self._send(failure, b"<html>Error</html>", "text/html")
+                return
+            try:
+                rpc = json.loads(form["f.req"][0])
+                rpc_id, params = rpc[0][0][0], json.loads(rpc[0][0][1])
+                text, lang = str(params[0]), str(params[1])
+            except (KeyError, IndexError, ValueError):
+                self._send(400, b"Bad Request", "text/plain")
+                return
+            if rpc_id != "jQ1olc" or not text.strip():
+                self._send(400, b"Bad Request", "text/plain")
+                return
+            with state._lock:
+                state.texts.append(text)
+            body = answer_body(speech_mp3(text, lang)).encode()
+            self._send(200, body, "application/json; charset=utf-8")
+
+    return Handler
+
+
+@pytest.fixture
+def gtts_server() -> Iterator[GttsStandIn]:
+    """The stand-in on 127.0.0.1 (a free port); point ``NARRATOR_GTTS_ENDPOINT`` at ``.url``."""
+    state = GttsStandIn()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
