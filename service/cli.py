@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import click
 
 from narration.cli import cli
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
 def serve(host: str, port: int) -> None:
-    """Run the API, a worker and the catalog on this machine."""
-    raise click.ClickException("not built yet")
+    """Run the API, a worker and the catalog on this machine.
+
+    With no NARRATOR_REDIS_URL an embedded redis-server runs under the audio store; with no
+    NARRATOR_DATABASE_URL the catalog is SQLite there too. Ctrl-C stops everything cleanly.
+    """
+    from service.serve import ServeError
+    from service.serve import serve as run
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is enough
+    try:
+        code = run(host, port)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.exit(code)
 
 
 def main() -> None:
