@@ -33,8 +33,6 @@ from narration.settings import Settings, get_settings
 
 log = logging.getLogger("narrator.serve")
 
-WORKER_CONCURRENCY = 8
-"""Threads in the worker: synthesis waits on the network, so threads overlap the waits."""
 WORKER_STOP_TIMEOUT_S = 60.0
 REDIS_START_TIMEOUT_S = 10.0
 SOCKET_PATH_MAX = 100
@@ -167,7 +165,8 @@ class EmbeddedRedis:
 # --- the service ----------------------------------------------------------------------------
 
 
-def worker_command(concurrency: int = WORKER_CONCURRENCY) -> list[str]:
+def worker_command(concurrency: int) -> list[str]:
+    """A Celery worker with a thread pool: synthesis waits on the network, threads overlap it."""
     return [
         sys.executable, "-m", "celery",
         "--app", "workers.celery_app",
@@ -236,9 +235,11 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         stack.callback(server.server_close)
 
-        worker = _spawn(worker_command(), env)
+        worker = _spawn(worker_command(settings.worker_concurrency), env)
         stack.callback(_stop, worker, "worker", WORKER_STOP_TIMEOUT_S)
-        log.info("Celery worker started (pid %d, %d threads)", worker.pid, WORKER_CONCURRENCY)
+        log.info(
+            "Celery worker started (pid %d, %d threads)", worker.pid, settings.worker_concurrency
+        )
 
         def shut_down(reason: str) -> None:
             if not stopping.is_set():
