@@ -6,17 +6,21 @@ from typing import Any
 
 from flask import Blueprint, Flask
 
+from narration.logs import configure_logging
 from narration.settings import Settings, get_settings
+from service.auth import log_auth_mode
 from service.context import SETTINGS_KEY
 from service.errors import register_error_handlers
+from service.logging import init_request_logging
 
 
 def blueprints() -> list[Blueprint]:
     """Every surface of the service; add a blueprint here to serve it."""
+    from service.api import bp as api
     from service.feeds import bp as feeds
     from service.health import bp as health
 
-    return [health, feeds]
+    return [health, api, feeds]
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -30,11 +34,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     if overrides:
         settings = settings.model_copy(update=overrides)
 
+    configure_logging(settings.log_level)
     app = Flask(__name__)
     app.extensions[SETTINGS_KEY] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_article_bytes + 64_000
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
+    init_request_logging(app)
+    log_auth_mode(settings)
 
     if migrate:
         from narration.catalog import upgrade_to_head

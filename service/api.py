@@ -1,0 +1,427 @@
+"""The publisher API: articles in, narrations queued and reported, on-demand narration.
+
+Views are thin: they validate the request, call ``narration`` (script, plan, catalog) and start
+the Celery job through ``workers.dispatch``. Every write needs an API key (``service.auth``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from celery import Celery
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from narration.article import Article as ParsedArticle
+from narration.catalog import articles, narrations, session_scope
+from narration.catalog.models import Narration, NarrationState
+from narration.errors import NarrationError, UnreadableArticle
+from narration.jobs import PRIORITIES, Priority, Requested, request_narration
+from narration.scripting import parse_article
+from narration.settings import Settings
+from narration.sources import ArticleNotFound, ArticleSourceError, pull_article
+from service.auth import write_access
+from service.context import audio_store, current_settings
+from service.errors import ApiError
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+
+ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+NARRATION_ID = re.compile(r"[0-9a-f]{32}")
+ENGINES = ("gtts", "espeak", "piper", "auto")
+MAX_WAIT_S = 30
+WAIT_POLL_S = 0.25
+MAX_BATCH = 1000
+CELERY_KEY = "narrator.celery"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def checked_article_id(article_id: str) -> str:
+    if not ARTICLE_ID.fullmatch(article_id):
+        raise ApiError(
+            400,
+            "an article ID is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit",
+            field="id",
+        )
+    return article_id
+
+
+def base_url() -> str:
+    settings = current_settings()
+    return (settings.public_url or request.host_url).rstrip("/")
+
+
+def status_json(row: Narration) -> dict[str, Any]:
+    return narrations.status(row, base_url=base_url())
+
+
+def celery_app() -> Celery:
+    """The Celery app for this Flask app's settings (its broker), made on first use."""
+    celery: Celery | None = current_app.extensions.get(CELERY_KEY)
+    if celery is None:
+        from workers.celery_app import create_celery
+
+        celery = create_celery(current_settings())
+        current_app.extensions[CELERY_KEY] = celery
+    return celery
+
+
+def json_object(*, required: bool) -> dict[str, Any]:
+    """The request's JSON object body; ``{}`` when optional and absent."""
+    data = request.get_data(cache=True)
+    if not data.strip():
+        if required:
+            raise ApiError(400, "the request needs a JSON object body", field="body")
+        return {}
+    if not request.is_json:
+        raise ApiError(415, "send the options as application/json", field="Content-Type")
+    obj = request.get_json(silent=True)
+    if not isinstance(obj, dict):
+        raise ApiError(400, "the body must be a JSON object", field="body")
+    return obj
+
+
+def _optional_str(obj: dict[str, Any], name: str, max_len: int) -> str | None:
+    value = obj.get(name, request.args.get(name))
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > max_len:
+        raise ApiError(400, f"{name} must be a string of at most {max_len} characters", field=name)
+    return value.strip()
+
+
+def narration_options(obj: dict[str, Any], *, default_priority: Priority) -> dict[str, Any]:
+    """engine, voice, lang, priority and callback_url from a JSON body or the query string."""
+    engine = _optional_str(obj, "engine", 16)
+    if engine is not None and engine not in ENGINES:
+        raise ApiError(400, f"engine must be one of {', '.join(ENGINES)}", field="engine")
+    lang = _optional_str(obj, "lang", 35)
+    if lang is not None and not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", lang):
+        raise ApiError(400, "lang must be a BCP 47 language tag such as en or zh-TW", field="lang")
+    priority = _optional_str(obj, "priority", 8) or default_priority
+    if priority not in PRIORITIES:
+        raise ApiError(400, f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
+    callback_url = _optional_str(obj, "callback_url", 2048)
+    if callback_url is not None:
+        from narration.webhooks import validate_callback_url
+
+        callback_url = validate_callback_url(callback_url)
+    return {
+        "engine": engine,
+        "voice": _optional_str(obj, "voice", 64),
+        "lang": lang,
+        "priority": priority,
+        "callback_url": callback_url,
+    }
+
+
+def start_job(requested: Requested, priority: str) -> None:
+    """Send the job if this request won the row; a broker outage fails the row, not silently."""
+    if not requested.start:
+        return
+    from workers.dispatch import enqueue
+
+    row = requested.narration
+    try:
+        enqueue(celery_app(), row.id, row.narration_key, requested.missing, priority=priority)
+    except Exception as exc:
+        current_app.logger.exception("could not queue narration %s", row.id)
+        with session_scope(current_settings().catalog_url) as session:
+            narrations.mark_failed(session, row.id, "the job could not be queued; try again")
+        raise ApiError(503, "the job queue is unreachable; try again shortly") from exc
+
+
+def article_for_narration(settings: Settings, article_id: str) -> ParsedArticle:
+    """The stored article, or a fresh pull from the CMS when it comes from there."""
+    with session_scope(settings.catalog_url) as session:
+        row = articles.get_article(session, article_id)
+        if row is not None and (row.source == "pushed" or not settings.article_source):
+            return parse_article(
+                row.body,
+                content_type=row.content_type,
+                url=row.canonical_url,
+                max_bytes=settings.max_article_bytes,
+            )
+    if not settings.article_source:
+        raise ApiError(404, f"no article {article_id!r}: PUT it first", field="id")
+    try:
+        parsed, fetched = pull_article(settings, article_id)
+    except ArticleNotFound as exc:
+        raise ApiError(404, str(exc), field="id") from exc
+    except ArticleSourceError as exc:
+        raise ApiError(502, str(exc), title="Article source failed") from exc
+    with session_scope(settings.catalog_url) as session:
+        articles.upsert_article(
+            session,
+            article_id,
+            parsed,
+            body=fetched.body,
+            content_type=fetched.content_type or "application/octet-stream",
+            source="pulled",
+        )
+    return parsed
+
+
+def narrate_article(article_id: str, options: dict[str, Any]) -> Requested:
+    settings = current_settings()
+    parsed = article_for_narration(settings, article_id)
+    requested = request_narration(
+        settings,
+        audio_store(),
+        parsed,
+        source=f"cms:{article_id}",
+        article_id=article_id,
+        **options,
+    )
+    start_job(requested, options["priority"])
+    return requested
+
+
+def article_json(article_id: str) -> dict[str, Any]:
+    settings = current_settings()
+    with session_scope(settings.catalog_url) as session:
+        row = articles.get_article(session, article_id)
+        if row is None:
+            raise ApiError(404, f"no article {article_id!r}", field="id")
+        latest = narrations.latest_for_article(session, article_id)
+        current = narrations.current_audio(session, article_id)
+        return {
+            "id": row.id,
+            "source": row.source,
+            "title": row.title,
+            "byline": row.byline,
+            "section": row.section,
+            "lang": row.lang,
+            "published": row.published_at.isoformat() if row.published_at else None,
+            "canonical_url": row.canonical_url,
+            "image_url": row.image_url,
+            "content_hash": row.content_hash,
+            "updated_at": narrations._iso(row.updated_at),
+            "narration": status_json(latest) if latest else None,
+            "audio_url": status_json(current)["audio_url"] if current else None,
+        }
+
+
+def narration_response(row: Narration, location: str) -> Response:
+    """200 with the status when the audio is ready (or failed for good), else 202 + Location."""
+    response = jsonify(status_json(row))
+    if row.state in (NarrationState.QUEUED, NarrationState.RUNNING):
+        response.status_code = 202
+        response.headers["Location"] = location
+    return response
+
+
+def wait_until_final(narration_id: str, seconds: float) -> Narration | None:
+    """Poll the catalog until the narration is ready or failed, or ``seconds`` have passed."""
+    url = current_settings().catalog_url
+    deadline = time.monotonic() + seconds
+    while True:
+        with session_scope(url) as session:
+            row = narrations.get(session, narration_id)
+        if row is None or row.state in narrations.FINAL_STATES:
+            return row
+        if time.monotonic() >= deadline:
+            return row
+        time.sleep(min(WAIT_POLL_S, max(0.0, deadline - time.monotonic())))
+
+
+# --- articles ----------------------------------------------------------------------------------
+
+
+@bp.put("/articles/<path:article_id>")
+@write_access
+def put_article(article_id: str) -> Response:
+    """Store or update an article: CMS JSON, or a whole HTML page, as the body."""
+    article_id = checked_article_id(article_id)
+    settings = current_settings()
+    body = request.get_data(cache=False)
+    if not body.strip():
+        raise ApiError(400, "the body is empty: send CMS JSON or an HTML page", field="body")
+    try:
+        parsed = parse_article(
+            body, content_type=request.content_type, max_bytes=settings.max_article_bytes
+        )
+    except UnreadableArticle as exc:
+        field = f"body.{exc.field}" if exc.field else "body"
+        raise ApiError(422, str(exc), field=field) from exc
+    with session_scope(settings.catalog_url) as session:
+        existed = articles.get_article(session, article_id) is not None
+        articles.upsert_article(
+            session,
+            article_id,
+            parsed,
+            body=body,
+            content_type=request.content_type or "application/octet-stream",
+            source="pushed",
+        )
+    response = jsonify(article_json(article_id))
+    response.status_code = 200 if existed else 201
+    response.headers["Location"] = url_for(".get_article", article_id=article_id)
+    return response
+
+
+@bp.get("/articles/<path:article_id>")
+def get_article(article_id: str) -> Response:
+    return jsonify(article_json(checked_article_id(article_id)))
+
+
+@bp.post("/articles/<path:article_id>/narration")
+@write_access
+def post_article_narration(article_id: str) -> Response:
+    """Queue the article's narration (one job however often or concurrently asked)."""
+    article_id = checked_article_id(article_id)
+    options = narration_options(json_object(required=False), default_priority="normal")
+    requested = narrate_article(article_id, options)
+    return narration_response(
+        requested.narration, url_for(".get_article_narration", article_id=article_id)
+    )
+
+
+@bp.get("/articles/<path:article_id>/narration")
+def get_article_narration(article_id: str) -> Response:
+    """The latest version's state and progress; ``current_audio_url`` is what is served now."""
+    article_id = checked_article_id(article_id)
+    settings = current_settings()
+    with session_scope(settings.catalog_url) as session:
+        if articles.get_article(session, article_id) is None:
+            raise ApiError(404, f"no article {article_id!r}", field="id")
+        latest = narrations.latest_for_article(session, article_id)
+        current = narrations.current_audio(session, article_id)
+    if latest is None:
+        raise ApiError(404, f"article {article_id!r} has not been narrated", field="id")
+    body = status_json(latest)
+    body["current_audio_url"] = status_json(current)["audio_url"] if current else None
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/articles/<path:article_id>/audio")
+def get_article_audio(article_id: str) -> Response:
+    """Redirect to the article's current content-addressed MP3."""
+    article_id = checked_article_id(article_id)
+    with session_scope(current_settings().catalog_url) as session:
+        current = narrations.current_audio(session, article_id)
+    if current is None or not current.audio_key:
+        raise ApiError(404, f"article {article_id!r} has no audio yet", field="id")
+    response = Response(status=302)
+    response.headers["Location"] = f"{base_url()}/audio/{current.audio_key}.mp3"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+# --- on-demand and batch -----------------------------------------------------------------------
+
+
+def _on_demand_article(obj: dict[str, Any]) -> ParsedArticle:
+    settings = current_settings()
+    if request.mimetype in ("text/plain", "text/html"):
+        return parse_article(
+            request.get_data(),
+            content_type=request.content_type,
+            max_bytes=settings.max_article_bytes,
+        )
+    text, html = obj.get("text"), obj.get("html")
+    if (text is None) == (html is None):
+        raise ApiError(400, "send exactly one of text and html", field="text")
+    title = _optional_str(obj, "title", 500)
+    source = text if text is not None else html
+    name = "text" if text is not None else "html"
+    if not isinstance(source, str) or not source.strip():
+        raise ApiError(400, f"{name} must be a non-empty string", field=name)
+    if len(source.encode()) > settings.max_article_bytes:
+        raise ApiError(
+            413, f"{name} is over the limit of {settings.max_article_bytes} bytes", field=name
+        )
+    if text is not None:
+        article = ParsedArticle(form="text", body_text=source)
+    else:
+        article = parse_article(source.encode(), content_type="text/html; charset=utf-8")
+    if title:
+        article.title = title
+    return article
+
+
+@bp.post("/narrations")
+@write_access
+def post_narrations() -> Response:
+    """Narrate posted text or HTML; with ``?wait=N`` (N ≤ 30) answer when ready or after N s."""
+    raw_wait = request.args.get("wait", "0")
+    try:
+        wait = float(raw_wait)
+    except ValueError:
+        raise ApiError(400, "wait must be a number of seconds", field="wait") from None
+    if not 0 <= wait <= MAX_WAIT_S:
+        raise ApiError(400, f"wait must be between 0 and {MAX_WAIT_S} seconds", field="wait")
+    obj = {} if request.mimetype in ("text/plain", "text/html") else json_object(required=True)
+    options = narration_options(obj, default_priority="high")
+    try:
+        article = _on_demand_article(obj)
+    except UnreadableArticle as exc:
+        raise ApiError(422, str(exc), field=exc.field or "text") from exc
+    requested = request_narration(
+        current_settings(), audio_store(), article, source="on-demand", **options
+    )
+    start_job(requested, options["priority"])
+    row = requested.narration
+    if wait > 0 and row.state not in narrations.FINAL_STATES:
+        row = wait_until_final(row.id, wait) or row
+    return narration_response(row, url_for(".get_narration", narration_id=row.id))
+
+
+@bp.get("/narrations/<narration_id>")
+def get_narration(narration_id: str) -> Response:
+    row = None
+    if NARRATION_ID.fullmatch(narration_id):
+        with session_scope(current_settings().catalog_url) as session:
+            row = narrations.get(session, narration_id)
+    if row is None:
+        raise ApiError(404, f"no narration {narration_id!r}", field="id")
+    response = jsonify(status_json(row))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/narrations:batch")
+@write_access
+def post_narrations_batch() -> Response:
+    """Queue many articles at once (an archive backfill): low priority unless told otherwise."""
+    obj = json_object(required=True)
+    ids = obj.get("ids")
+    if not isinstance(ids, list) or not ids:
+        raise ApiError(400, "ids must be a non-empty list of article IDs", field="ids")
+    if len(ids) > MAX_BATCH:
+        raise ApiError(400, f"at most {MAX_BATCH} ids per batch", field="ids")
+    for position, article_id in enumerate(ids):
+        if not isinstance(article_id, str) or not ARTICLE_ID.fullmatch(article_id):
+            raise ApiError(400, "not a valid article ID", field=f"ids[{position}]")
+    options = narration_options(obj, default_priority="low")
+    results: list[dict[str, Any]] = []
+    for article_id in dict.fromkeys(ids):
+        try:
+            requested = narrate_article(article_id, options)
+        except ApiError as exc:
+            results.append({"id": article_id, "status": exc.status, "error": exc.detail})
+            continue
+        except NarrationError as exc:
+            results.append({"id": article_id, "status": 422, "error": str(exc)})
+            continue
+        row = requested.narration
+        results.append(
+            {
+                "id": article_id,
+                "status": 200 if row.state == NarrationState.READY else 202,
+                "state": row.state.value,
+                "narration_id": row.id,
+                "status_url": url_for(".get_article_narration", article_id=article_id),
+            }
+        )
+    return Response(
+        response=current_app.json.dumps({"results": results}),
+        status=202,
+        mimetype="application/json",
+    )

@@ -1,0 +1,64 @@
+"""Start a narration job: the Celery canvas for one narration row.
+
+::
+
+    chord(group(synthesize(chunk) for each missing chunk), stitch) --link--> publish
+
+Every task carries ``fail`` as its error callback, so a permanent engine error on any chunk
+fails the narration at once with that chunk's reason. With no chunk missing, the job is
+stitch and publish only.
+
+Signatures are built by task name, so the web app needs the Celery app (its broker), not the
+task code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from celery import Celery, chord, group
+from celery.canvas import Signature
+
+from workers.celery_app import PRIORITY
+
+
+def build_canvas(
+    celery: Celery,
+    narration_id: str,
+    narration_key: str,
+    missing: Sequence[int],
+    *,
+    priority: str = "normal",
+) -> Signature:
+    level = PRIORITY[priority]
+
+    def task(name: str, *args: object) -> Signature:
+        signature = celery.signature(name, args=args, immutable=True, priority=level)
+        signature.on_error(celery.signature("narration.fail", args=(narration_id,)))
+        return signature
+
+    publish = celery.signature("narration.publish", args=(narration_id,), priority=level)
+    publish.on_error(celery.signature("narration.fail", args=(narration_id,)))
+    stitch = task("narration.stitch", narration_id, narration_key)
+    stitch.link(publish)
+    if not missing:
+        return stitch
+    header = group(
+        [task("narration.synthesize", narration_id, narration_key, index) for index in missing],
+        app=celery,
+    )
+    return chord(header, stitch, app=celery)
+
+
+def enqueue(
+    celery: Celery,
+    narration_id: str,
+    narration_key: str,
+    missing: Sequence[int],
+    *,
+    priority: str = "normal",
+) -> str:
+    """Send the job; return the id of its final task."""
+    canvas = build_canvas(celery, narration_id, narration_key, missing, priority=priority)
+    result = canvas.apply_async()
+    return str(result.id)
