@@ -75,8 +75,14 @@ class Script:
 
     @property
     def paragraphs(self) -> list[str]:
-        """The body as it will be spoken, before lexicon respelling, paragraph by paragraph."""
-        return [p.text for section in self.sections for p in section.paragraphs]
+        """The body as it will be spoken, before lexicon respelling, paragraph by paragraph;
+        a section heading is spoken too, so it stands in its place between paragraphs."""
+        body: list[str] = []
+        for section in self.sections:
+            if section.heading is not None:
+                body.append(section.heading.text)
+            body.extend(p.text for p in section.paragraphs)
+        return body
 
     def blocks(self) -> Iterator[Block]:
         """Everything to speak, in order: title, byline, then each section's heading and

@@ -26,7 +26,9 @@ def build_script(article: Article, *, source: str, settings: Settings | None = N
     if not title and article.form != "html":
         title, blocks = _title_from_first_block(blocks)
 
-    ctx = cleanup.Context(title=title or None, byline=article.byline, form=article.form)
+    ctx = cleanup.Context(
+        title=title or None, byline=article.byline, dek=article.dek, form=article.form
+    )
     cleaned = cleanup.clean(blocks, ctx)
     skipped.extend(cleaned.skipped)
     body = [b for b in cleaned.blocks if b.role == "paragraph"]
@@ -103,13 +105,12 @@ def _sections(
         sentences = [_sentence(s, lang, lexicon) for s in split_sentences(block.text, lang)]
         if sentences:
             sections[-1].paragraphs.append(Paragraph(sentences))
-    kept = []
-    for section in sections:
-        if section.paragraphs:
-            kept.append(section)
-        elif section.heading is not None:
-            skipped.append(Skipped(section.heading.text, "heading with no text under it"))
-    return kept
+    # A heading may introduce sub-headings; only the ones that end the body say nothing.
+    while sections and not sections[-1].paragraphs:
+        empty = sections.pop()
+        if empty.heading is not None:
+            skipped.append(Skipped(empty.heading.text, "heading with no text under it"))
+    return sections
 
 
 def _sentence(text: str, lang: str, lexicon: Lexicon) -> Sentence:

@@ -34,6 +34,15 @@ BYLINE = "byline (spoken separately)"
 EMAIL = "e-mail address"
 AFTER_SIGNOFF = "after the story's sign-off"
 NO_WORDS = "no words"
+HEADLINE = "headline or standfirst above the story"
+TIMESTAMP = "date or time stamp"
+LINK = "bare link"
+LEGAL = "copyright or reprint notice"
+UI_MESSAGE = "interface message"
+PROMO = "promotion"
+CONTRIBUTORS = "contributor credit"
+TAGS = "tag list"
+ABOUT = "about-the-publisher boilerplate"
 
 _EMAIL = re.compile(
     r"\[?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\[?email(?:\s|&#160;|\u00a0)*protected\]?)\s*\]?",
@@ -52,7 +61,48 @@ _TOOL_WORDS = {
     "reprint", "reprints", "permissions", "gift", "article", "this", "more", "close", "menu",
     "search", "subscribe", "login", "log", "in", "sign", "up", "icon", "image", "flipboard",
     "messenger", "sms", "line", "kakaotalk", "kakao", "naver", "band", "x", "url", "copied",
+    "order", "by", "send", "sent", "thank", "you", "thanks", "pdf", "download",
 }  # fmt: skip
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_TIMESTAMP = re.compile(
+    rf"^(?:(?:updated|published|posted|last updated|modified|on)\s*:?\s*)?"
+    rf"(?:(?:mon|tues?|wed|thu|thurs|fri|sat|sun)\w*,?\s*)?"
+    rf"(?:(?:\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}})|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{0,4}}"
+    rf"|\d{{1,2}}\.?\s+(?:{_MONTHS})\.?,?\s*\d{{0,4}})"
+    rf"(?:[,\s|@-]*(?:at\s*)?\d{{1,2}}[:.h]\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{{2,4}})?)?\s*$",
+    re.I,
+)
+_URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$|^[\w-]+(?:\.[\w-]+)+/?$", re.I)
+_LEGAL = re.compile(
+    r"(?:all rights reserved|non-commercial use|may not be (?:published|reproduced|redistributed)"
+    r"|subscriber agreement|copyright \d{4}|© ?\d{4}"
+    r"|order (?:presentation-ready )?(?:copies|reprints))",
+    re.I,
+)
+_UI_MESSAGE = re.compile(
+    r"^(?:an error (?:has )?occurred|please try again|something went wrong|thank you\b.{0,30}$"
+    r"|this (?:article|story) (?:has been|was) sent to|loading\b|please enable javascript"
+    r"|your browser does not support)",
+    re.I,
+)
+_PROMO = re.compile(
+    r"(?:click here|if you (?:enjoyed|liked|value) this"
+    r"|follow .{1,60} on (?:facebook|twitter|instagram|youtube|linkedin|tiktok)"
+    r"|follow .{0,40}\bcoverage\b|listen to .{1,40} live\b|download (?:our|the) .{0,30}app"
+    r"|we have a proposition for you|join (?:now|today)\b|\bissues for [£$€]|letters? to the editor"
+    r"|here'?s our e-?mail|e-?mail us\b|get (?:unlimited|full) access|free trial)",
+    re.I,
+)
+_CONTRIBUTORS = re.compile(
+    r"\b(?:contributed (?:to )?(?:this )?(?:report|reporting|research)"
+    r"|contributed to this (?:report|story|article)|additional reporting by)\b",
+    re.I,
+)
+_ABOUT = re.compile(r"^(?:about|über|à propos de|acerca de|sobre)\s+\S.{0,60}$", re.I)
 
 _BREADCRUMB_SEPARATORS = re.compile(r"\s(?:>|»|\u203a|/|\|)\s")
 _BRACKET_CREDIT = re.compile(r"[\[(]\s*[A-Z0-9][A-Z0-9 .,&'/\-]{2,}[\])]\s*$")
@@ -82,7 +132,8 @@ _RELATED = re.compile(
     re.I,
 )
 _RELATED_LEAD = re.compile(
-    r"^(?:related|read more|read also|also read|see also|more|recommended|watch|listen|read)"
+    r"^(?:related|read more|read also|also read|see also|see more|more|recommended|watch|listen"
+    r"|read|more on this|in pictures|pictured|related topics)"
     r"\s*:\s*",
     re.I,
 )
@@ -114,7 +165,8 @@ _COMMENTS = re.compile(
     r"|comments? (?:policy|guidelines|are closed|section)|join the discussion"
     r"|leave a (?:comment|reply)"
     r"|\(\d+/\d+\s*\w*\)|^\d+\s+comments?$|^comments?\s*\(\d+\)$|be the first to comment"
-    r"|standards board policy)",
+    r"|standards board policy|moderat(?:or|ion|ed|eur|ador|ore)\b|comentários|commentaires"
+    r"|kommentare|comentarios|commenti|комментари|댓글|コメント)",
     re.I,
 )
 _AUDIO = re.compile(
@@ -136,6 +188,7 @@ Rule = Callable[[TextBlock, "Context"], str | None]
 class Context:
     title: str | None = None
     byline: str | None = None
+    dek: str | None = None
     form: str = "text"
     found_byline: str | None = None
 
@@ -164,7 +217,7 @@ def no_words(block: TextBlock, ctx: Context) -> str | None:
 
 
 def title_repeat(block: TextBlock, ctx: Context) -> str | None:
-    if ctx.title and _key(block.text) == _key(ctx.title):
+    if ctx.title and _similar(block.text, ctx.title):
         return TITLE_REPEAT
     return None
 
@@ -257,6 +310,44 @@ def email_only(block: TextBlock, ctx: Context) -> str | None:
     return None
 
 
+def timestamp(block: TextBlock, ctx: Context) -> str | None:
+    return TIMESTAMP if len(block.text) < 80 and _TIMESTAMP.match(block.text) else None
+
+
+def link(block: TextBlock, ctx: Context) -> str | None:
+    return LINK if _URL_ONLY.match(block.text.strip()) else None
+
+
+def legal(block: TextBlock, ctx: Context) -> str | None:
+    return LEGAL if len(block.text) < 400 and _LEGAL.search(block.text) else None
+
+
+def ui_message(block: TextBlock, ctx: Context) -> str | None:
+    return UI_MESSAGE if len(block.text) < 120 and _UI_MESSAGE.match(block.text) else None
+
+
+def promo(block: TextBlock, ctx: Context) -> str | None:
+    return PROMO if len(block.text) < 400 and _PROMO.search(block.text) else None
+
+
+def contributors(block: TextBlock, ctx: Context) -> str | None:
+    if len(block.text) < 300 and _CONTRIBUTORS.search(block.text):
+        return CONTRIBUTORS
+    return None
+
+
+def tags(block: TextBlock, ctx: Context) -> str | None:
+    """Keywords joined by commas, mostly lower case, no sentence: the page's tag cloud."""
+    items = [i.strip() for i in block.text.split(",")]
+    if len(items) < 4 or block.text.rstrip().endswith((".", "!", "?")):
+        return None
+    if all(0 < len(_words(i)) <= 6 for i in items):
+        lower = sum(1 for i in items if i[:1].islower())
+        if lower * 2 >= len(items):
+            return TAGS
+    return None
+
+
 BLOCK_RULES: tuple[Rule, ...] = (
     no_words,
     title_repeat,
@@ -273,6 +364,13 @@ BLOCK_RULES: tuple[Rule, ...] = (
     comments,
     byline,
     email_only,
+    timestamp,
+    link,
+    legal,
+    ui_message,
+    promo,
+    contributors,
+    tags,
 )
 
 
@@ -298,9 +396,15 @@ def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
     skipped: list[Skipped] = []
     kept: list[TextBlock] = []
     repeats = _repeated(blocks)
+    in_about = False
     for index, block in enumerate(blocks):
-        reason = repeats.get(index) or next(
-            (r for rule in BLOCK_RULES if (r := rule(block, ctx))), None
+        if block.role == "heading":
+            in_about = bool(_ABOUT.match(block.text)) and kept != []
+        reason = (
+            repeats.get(index)
+            or (ABOUT if in_about else None)
+            or next((r for rule in BLOCK_RULES if (r := rule(block, ctx))), None)
+            or _above_story(block, index, kept, ctx)
         )
         if reason == BYLINE and ctx.form == "text" and kept and _is_closing(index, blocks):
             # A sign-off byline ends the story: what follows is the page around it.
@@ -312,6 +416,25 @@ def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
             continue
         kept.append(_strip_emails(block, skipped))
     return Cleaned(kept, skipped, ctx.found_byline)
+
+
+def _above_story(block: TextBlock, index: int, kept: list[TextBlock], ctx: Context) -> str | None:
+    """A heading before the first paragraph is the page's headline or standfirst: the title is
+    spoken on its own. (A paragraph that repeats the page description is not dropped: many
+    sites describe a story by its first paragraph.)"""
+    if block.role == "heading" and not any(b.role == "paragraph" for b in kept):
+        return HEADLINE
+    return None
+
+
+def _similar(a: str, b: str) -> bool:
+    ka, kb = _key(a), _key(b)
+    if not ka or not kb:
+        return False
+    if ka == kb:
+        return True
+    wa, wb = set(ka.split()), set(kb.split())
+    return len(wa & wb) / max(len(wa | wb), 1) >= 0.8
 
 
 def _is_closing(index: int, blocks: list[TextBlock]) -> bool:
@@ -326,7 +449,8 @@ def _repeated(blocks: list[TextBlock]) -> dict[int, str]:
     repeat goes. Stories never say a paragraph twice."""
     reasons: dict[int, str] = {}
     seen: set[str] = set()
-    keys = [_key(b.text) for b in blocks]
+    # Table rows repeat by nature (a header row per table); they are not captions.
+    keys = [_key(b.text) if b.tag not in ("row", "cell") else "" for b in blocks]
     for index, key in enumerate(keys):
         if len(key.split()) < 4:
             continue

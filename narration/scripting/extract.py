@@ -75,13 +75,15 @@ def _extract_cached(_digest: bytes, page: str, url: str | None) -> PageExtractio
     except (etree.ParserError, ValueError) as exc:
         raise UnreadableArticle("no readable text in the page") from exc
     lang = declared_language(tree)
+    # trafilatura drops a comment with its tail text: "When <!-- -->President" would lose
+    # "President" and everything after it in the paragraph. Strip comments, keep tails.
+    etree.strip_tags(tree, etree.Comment)
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
         with_metadata=True,
         include_comments=False,
         include_tables=True,
-        favor_recall=True,
     )
     if not isinstance(doc, Document) or doc.body is None:
         raise UnreadableArticle("no readable text in the page")
@@ -123,9 +125,16 @@ def blocks_from_trafilatura(body: etree._Element) -> list[TextBlock]:
 
 def _collect(element: etree._Element, blocks: list[TextBlock]) -> None:
     tag = element.tag if isinstance(element.tag, str) else ""
-    if tag in ("list", "table", "row", "div"):
+    if tag in ("list", "table", "div"):
         for child in element:
             _collect(child, blocks)
+        return
+    if tag == "row":
+        # A table row reads as one line: "DL Larry Ogunjobi 63 85% 1 tackle".
+        cells = [normalize_space("".join(cell.itertext())) for cell in element]
+        text = " ".join(c for c in cells if c)
+        if text:
+            blocks.append(TextBlock(text, tag="row"))
         return
     if tag == "graphic":
         return
