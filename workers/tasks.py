@@ -20,7 +20,7 @@ from narration import logs
 from narration.catalog import narrations, session_scope
 from narration.catalog.models import NarrationState
 from narration.errors import NarrationError, PermanentEngineError, TransientEngineError
-from narration.redisconn import client
+from narration.redisconn import client_for, redis_url
 from narration.settings import Settings, get_settings
 from narration.store import AudioStore
 from workers.celery_app import (
@@ -33,15 +33,18 @@ from workers.celery_app import (
 
 log = logging.getLogger(__name__)
 
-RETRY_BACKOFF_FACTOR_S = 2
-RETRY_BACKOFF_MAX_S = 120
+TASK_RETRIES = 3
+"""Task-level retries after ``synthesize_chunk`` spent its own quick retries: they ride out a
+longer outage without holding a worker thread while waiting."""
+RETRY_BACKOFF_FACTOR_S = 15
+RETRY_BACKOFF_MAX_S = 300
 
 
 @lru_cache(maxsize=4)
-def _rate_limiter(redis_url: str | None, rate: float) -> Any:
+def _rate_limiter(url: str, rate: float) -> Any:
     from narration.ratelimit import RedisRateLimiter
 
-    return RedisRateLimiter(client(get_settings()), rate)
+    return RedisRateLimiter(client_for(url), rate)
 
 
 def _state(settings: Settings, narration_id: str) -> NarrationState | None:
@@ -81,11 +84,11 @@ def synthesize(self: Task, narration_id: str, narration_key: str, index: int) ->
                     index,
                     store,
                     settings,
-                    rate_limiter=_rate_limiter(settings.redis_url, settings.tts_rate_limit),
+                    rate_limiter=_rate_limiter(redis_url(settings), settings.tts_rate_limit),
                 )
             except TransientEngineError as exc:
                 retries = self.request.retries
-                if retries >= settings.tts_retries:
+                if retries >= TASK_RETRIES:
                     raise PermanentEngineError(
                         f"chunk {index}: gave up after {retries + 1} attempts: {exc}"
                     ) from exc

@@ -1,0 +1,133 @@
+"""Real Celery worker processes and a real HTTP server for the service, for integration tests.
+
+No eager mode: the worker is ``celery -A workers.celery_app worker`` in a child process, talking
+to the test's Redis database, catalog and audio store through ``NARRATOR_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+from narration.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+ENV_FIELDS = (
+    "redis_url",
+    "database_url",
+    "audio_cache_dir",
+    "engine",
+    "gtts_endpoint",
+    "tts_rate_limit",
+    "tts_retries",
+    "outro_text",
+    "intro_text",
+    "public_url",
+    "webhook_secret",
+    "lang",
+)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``NARRATOR_*`` variables that make a child process read the same settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NARRATOR_")}
+    for name in ENV_FIELDS:
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"NARRATOR_{name.upper()}"] = str(value)
+        elif name in ("outro_text", "intro_text"):
+            env[f"NARRATOR_{name.upper()}"] = ""
+    return env
+
+
+def await_condition(
+    probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.1
+) -> T:
+    """Call ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@contextmanager
+def celery_worker(
+    settings: Settings, log_dir: Path, *, concurrency: int = 4
+) -> Iterator[subprocess.Popen[bytes]]:
+    name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    log_path = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "worker",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        name,
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            args, env=settings_env(settings), cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited: {log_path.read_text()[-3000:]}")
+            return b" ready." in log_path.read_bytes()
+
+        await_condition(ready, timeout=60, what="the Celery worker to start")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def http_server(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port with threads; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def last_lines(path: Path, count: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-count:])
+    except OSError:
+        return ""
