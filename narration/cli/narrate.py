@@ -1,13 +1,85 @@
-"""``narrator narrate``: the whole pipeline in this process."""
+"""``narrator narrate``: the whole pipeline in this process (no Redis, no worker)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+
+ENGINES = ["gtts", "espeak", "piper", "auto"]
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-def narrate(file: str, output: str) -> None:
-    """Narrate FILE into OUTPUT.mp3 (with OUTPUT.json and OUTPUT.vtt beside it)."""
-    raise click.ClickException("not built yet")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="OUT.mp3")
+@click.option("--engine", type=click.Choice(ENGINES), help="Default: NARRATOR_ENGINE (auto).")
+@click.option("--lang", help="Language of the article (default: declared or detected).")
+@click.option("--voice", help="gtts: a Google domain (co.uk); espeak: a voice (en-us+f3).")
+@click.option("--cover", type=click.Path(dir_okay=False, exists=True), help="Cover image for ID3.")
+def narrate(
+    file: str,
+    output: str,
+    engine: str | None,
+    lang: str | None,
+    voice: str | None,
+    cover: str | None,
+) -> None:
+    """Narrate FILE into OUTPUT.mp3 (with OUTPUT.json and OUTPUT.vtt beside it).
+
+    FILE is an HTML page, a CMS JSON article or plain text. Synthesized chunks are cached in
+    NARRATOR_AUDIO_CACHE_DIR, so narrating an edited article again only speaks what changed.
+    """
+    # Imported here so that `narrator --help` stays fast.
+    from narration.errors import NarrationError
+    from narration.pipeline import narrate as run
+    from narration.scripting import build_script, load_article
+    from narration.settings import get_settings
+
+    out = Path(output)
+    if out.suffix.lower() != ".mp3":
+        click.echo(f"narrator: {output}: the output must end in .mp3", err=True)
+        sys.exit(2)
+    settings = get_settings()
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        script = build_script(load_article(Path(file)), source=file, settings=settings)
+        meta = {"cover": cover} if cover else None
+        result = run(
+            script,
+            out,
+            settings,
+            engine=engine,
+            voice=voice,
+            lang=lang,
+            progress=bar.update if bar else None,
+            meta=meta,
+        )
+    except NarrationError as exc:
+        if bar:
+            bar.close()
+        click.echo(f"narrator: {file}: {exc}", err=True)
+        sys.exit(2)
+    if bar:
+        bar.close()
+    seconds = result.duration_ms / 1000
+    click.echo(f"{result.paths['mp3']}  ({seconds:.1f} s, {result.bytes} bytes)")
+    click.echo(f"{result.paths['json']}")
+    click.echo(f"{result.paths['vtt']}")
+
+
+class _ProgressBar:
+    """A tqdm bar on the terminal, counting chunks."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=0, unit="chunk", desc="synthesizing", leave=False)
+
+    def update(self, done: int, total: int) -> None:
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()

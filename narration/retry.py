@@ -1,0 +1,45 @@
+"""Retrying transient failures: exponential backoff with full jitter.
+
+Full jitter (a random wait between zero and the exponential cap) keeps many workers that failed
+together from retrying together and tripping the same rate limit again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from narration.errors import TransientEngineError
+
+T = TypeVar("T")
+
+BASE_DELAY = 0.5
+MAX_DELAY = 20.0
+
+
+def backoff_delay(attempt: int, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based)."""
+    return random.uniform(0.0, min(cap, base * 2 ** (attempt - 1)))
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    *,
+    retries: int,
+    retry_if: Callable[[TransientEngineError], bool] = lambda exc: True,
+    sleep: Callable[[float], None] = time.sleep,
+    base: float = BASE_DELAY,
+) -> T:
+    """Call ``fn``; on a TransientEngineError that ``retry_if`` accepts, wait and call again,
+    at most ``retries`` more times; then re-raise the last error. Other errors pass through."""
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except TransientEngineError as exc:
+            attempt += 1
+            if attempt > retries or not retry_if(exc):
+                raise
+            sleep(backoff_delay(attempt, base))

@@ -1,0 +1,290 @@
+"""Stitching: chunks in, one finished narration out (MP3 + manifest + transcript).
+
+Time and memory are linear in the narration's length and memory is bounded by a chunk, not the
+article: each chunk is decoded once (pydub, through ffmpeg, format and codec given so no
+ffprobe is needed), its parts and the silences between them are appended to one raw PCM file,
+then ffmpeg measures that file (pass one) and encodes it once with the loudness gain and a
+true-peak limiter (pass two), and the result's loudness is checked; if the true peak came out
+above the ceiling, the encode is redone with a lower limit.
+
+Timings: the sidecar of every chunk records each part's exact sample length and the pauses are
+ours, so every sentence's start and end are known to the sample in the raw file; resampling and
+the gapless MP3 encode keep positions, so they hold in the MP3 to within a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from narration.audio import CHUNK_RATE, decode, find_ffmpeg, pydub_segment_class, run_ffmpeg
+from narration.errors import NarrationError
+from narration.loudness import Loudness, Normalization, measure, plan_normalization
+from narration.plan import NarrationPlan
+from narration.settings import Settings
+from narration.store import AudioStore
+from narration.tags import write_tags
+from narration.transcript import MANIFEST_FORMAT, render_vtt
+
+RATE = CHUNK_RATE
+_RAW = ["-f", "s16le", "-ar", str(RATE), "-ac", "1"]
+
+
+@dataclass(frozen=True)
+class StitchResult:
+    audio_key: str
+    duration_ms: int
+    bytes: int
+    paths: dict[str, Path]
+    """``mp3``, ``json`` and ``vtt`` in the store."""
+    cached: bool = False
+
+
+def audio_key_for(plan: NarrationPlan, used_keys: list[str]) -> str:
+    """The narration key when every chunk is the primary engine's; otherwise a key that also
+    covers which chunks the fallback spoke, so fallback audio never takes the primary's name."""
+    if used_keys == [c.key for c in plan.chunks]:
+        return plan.narration_key
+    blob = plan.narration_key + ":" + ",".join(used_keys)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _result(store: AudioStore, key: str, cached: bool) -> StitchResult:
+    paths = {ext: store.audio_path(key, ext) for ext in ("mp3", "json", "vtt")}
+    manifest = json.loads(paths["json"].read_text())
+    return StitchResult(
+        key, int(manifest["duration_ms"]), paths["mp3"].stat().st_size, paths, cached
+    )
+
+
+def stitch_narration(plan: NarrationPlan, store: AudioStore, settings: Settings) -> StitchResult:
+    """Stitch the stored chunks of ``plan`` into ``<audio_key>.mp3``, ``.json`` (manifest) and
+    ``.vtt`` in ``store``, atomically. Idempotent: returns the stored result when the files
+    exist. Raises NarrationError if a chunk is missing."""
+    used = [store.stored_key(plan, i) for i in range(len(plan.chunks))]
+    missing = [i for i, k in enumerate(used) if k is None]
+    if missing:
+        raise NarrationError(f"cannot stitch: {len(missing)} chunk(s) not synthesized yet")
+    keys = [k for k in used if k is not None]
+    key = audio_key_for(plan, keys)
+    if store.has_audio(key):
+        return _result(store, key, True)
+    ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
+    spec = plan.stitch
+    store.root.mkdir(parents=True, exist_ok=True)
+    fd, raw_name = tempfile.mkstemp(dir=store.root, prefix=".stitch-", suffix=".raw")
+    raw = Path(raw_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            timeline = _assemble(plan, store, keys, ffmpeg, fh)
+        measured = measure(ffmpeg, raw, _RAW)
+        norm = plan_normalization(measured, spec["target_lufs"], spec["true_peak_dbtp"])
+        mp3_tmp, loudness = _encode(ffmpeg, raw, norm, spec)
+    finally:
+        raw.unlink(missing_ok=True)
+    try:
+        manifest = _manifest(plan, key, keys, store, timeline, loudness, norm)
+        chapters = manifest["chapters"]
+        write_tags(mp3_tmp, plan.meta, chapters)
+        store.write_atomic(
+            store.audio_path(key, "json"),
+            json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
+        )
+        store.write_atomic(store.audio_path(key, "vtt"), render_vtt(manifest["sentences"]).encode())
+        os.chmod(mp3_tmp, 0o644)
+        os.replace(mp3_tmp, store.audio_path(key, "mp3"))
+    finally:
+        mp3_tmp.unlink(missing_ok=True)
+    return _result(store, key, False)
+
+
+@dataclass
+class _Timeline:
+    total: int
+    blocks: dict[int, list[int]]
+    """block index -> [start, end] in samples."""
+    chunks: list[tuple[int, int]]
+
+
+def _decode_chunk(store: AudioStore, key: str, ffmpeg: str) -> tuple[np.ndarray, list[int]]:
+    meta = store.chunk_meta(key)
+    segment_class: Any = pydub_segment_class(ffmpeg)
+    seg = segment_class.from_file(str(store.chunk_path(key)), format="mp3", codec="mp3")
+    seg = seg.set_channels(1).set_sample_width(2)
+    samples = np.frombuffer(seg.raw_data, dtype="<i2")
+    if seg.frame_rate != RATE:
+        samples = decode(ffmpeg, store.chunk_path(key), RATE, "mp3")
+    expected = int(meta["samples"])
+    # Gapless decoding gives back exactly what was encoded; pad or cut the odd sample anyway so
+    # part boundaries from the sidecar hold.
+    if samples.size < expected:
+        samples = np.concatenate([samples, np.zeros(expected - samples.size, np.int16)])
+    return samples[:expected], [int(n) for n in meta["parts"]]
+
+
+def _decoded(
+    store: AudioStore, keys: list[str], ffmpeg: str
+) -> Iterator[tuple[np.ndarray, list[int]]]:
+    """Chunks decoded two at a time (ffmpeg runs in its own process), yielded in order, with
+    at most a few in memory."""
+    window = 4
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = [pool.submit(_decode_chunk, store, k, ffmpeg) for k in keys[:window]]
+        next_index = len(pending)
+        while pending:
+            result = pending.pop(0).result()
+            if next_index < len(keys):
+                pending.append(pool.submit(_decode_chunk, store, keys[next_index], ffmpeg))
+                next_index += 1
+            yield result
+
+
+def _assemble(
+    plan: NarrationPlan, store: AudioStore, keys: list[str], ffmpeg: str, out: BinaryIO
+) -> _Timeline:
+    pauses = {k: RATE * int(v) // 1000 for k, v in plan.stitch["pauses_ms"].items()}
+    position = 0
+    blocks: dict[int, list[int]] = {}
+    chunk_spans: list[tuple[int, int]] = []
+
+    def write(samples: np.ndarray) -> None:
+        nonlocal position
+        out.write(samples.astype("<i2", copy=False).tobytes())
+        position += int(samples.size)
+
+    def silence(n: int) -> None:
+        if n > 0:
+            write(np.zeros(n, np.int16))
+
+    intro = plan.stitch.get("intro_audio")
+    if intro:
+        write(decode(ffmpeg, Path(intro["path"]), RATE))
+        silence(pauses["section"])
+    last_chunk = len(plan.chunks) - 1
+    for n, (chunk, (samples, lengths)) in enumerate(
+        zip(plan.chunks, _decoded(store, keys, ffmpeg), strict=True)
+    ):
+        start = position
+        offset = 0
+        for j, (part, length) in enumerate(zip(chunk.parts, lengths, strict=True)):
+            span = blocks.setdefault(part.block, [position, position])
+            write(samples[offset : offset + length])
+            offset += length
+            span[1] = position
+            if n < last_chunk or j < len(chunk.parts) - 1:
+                silence(pauses[part.pause])
+        chunk_spans.append((start, position))
+    outro = plan.stitch.get("outro_audio")
+    if outro:
+        silence(pauses["section"])
+        write(decode(ffmpeg, Path(outro["path"]), RATE))
+    return _Timeline(position, blocks, chunk_spans)
+
+
+def _encode(
+    ffmpeg: str, raw: Path, norm: Normalization, spec: dict[str, Any]
+) -> tuple[Path, Loudness]:
+    """Encode once and check the result. The limiter watches sample peaks and takes some
+    loudness away when it works hard, so if the true peak came out above the ceiling, or the
+    loudness more than half an LU under the target, encode again with the limit or the gain
+    corrected by the measured miss (at most twice more)."""
+    ceiling = float(spec["true_peak_dbtp"])
+    target = float(spec["target_lufs"])
+    fd, name = tempfile.mkstemp(dir=raw.parent, prefix=".stitch-", suffix=".mp3")
+    os.close(fd)
+    out = Path(name)
+    for _ in range(3):
+        filters = f"aresample={spec['sample_rate']},{norm.filters()}"
+        args = [*_RAW, "-i", str(raw), "-af", filters, "-ar", str(spec["sample_rate"])]
+        args += ["-ac", "1", "-c:a", "libmp3lame", "-b:a", f"{spec['bitrate_kbps']}k"]
+        args += ["-id3v2_version", "0", "-y", "-f", "mp3", str(out)]
+        run_ffmpeg(ffmpeg, args)
+        result = measure(ffmpeg, out)
+        if result.true_peak_dbtp > ceiling:
+            excess = result.true_peak_dbtp - ceiling + 0.2
+            norm = Normalization(norm.gain_db, norm.limit_dbfs - excess)
+        elif norm.gain_db and result.integrated_lufs < target - 0.5:
+            norm = Normalization(norm.gain_db + target - result.integrated_lufs, norm.limit_dbfs)
+        else:
+            break
+    return out, result
+
+
+def _manifest(
+    plan: NarrationPlan,
+    key: str,
+    used: list[str],
+    store: AudioStore,
+    timeline: _Timeline,
+    loudness: Loudness,
+    norm: Normalization,
+) -> dict[str, Any]:
+    def ms(samples: int) -> int:
+        return round(samples * 1000 / RATE)
+
+    engines = [str(store.chunk_meta(k).get("engine")) for k in used]
+    sentences: list[dict[str, Any]] = []
+    for index, block in enumerate(plan.blocks):
+        span = timeline.blocks.get(index)
+        if span is None:
+            continue
+        sentences.append(
+            {
+                "index": index,
+                "kind": block.kind,
+                "section": block.section,
+                "text": block.text,
+                "start_ms": ms(span[0]),
+                "end_ms": ms(span[1]),
+            }
+        )
+    duration = ms(timeline.total)
+    chapters: list[dict[str, Any]] = []
+    for n, chapter in enumerate(plan.chapters):
+        starts = [s["start_ms"] for s in sentences if s["section"] == chapter["section"]]
+        start = min(starts) if starts else 0
+        if n == 0:
+            start = 0
+        chapters.append({"title": chapter["title"], "start_ms": start})
+    for n, chapter in enumerate(chapters):
+        chapter["end_ms"] = chapters[n + 1]["start_ms"] if n + 1 < len(chapters) else duration
+    return {
+        "format": MANIFEST_FORMAT,
+        "audio_key": key,
+        "narration_key": plan.narration_key,
+        "duration_ms": duration,
+        "engine": plan.engine,
+        "engines": sorted(set(engines)),
+        "voice": plan.voice,
+        "lang": plan.lang,
+        "title": plan.meta.get("title"),
+        "sample_rate": plan.stitch["sample_rate"],
+        "bitrate_kbps": plan.stitch["bitrate_kbps"],
+        "loudness": {
+            "integrated_lufs": loudness.integrated_lufs,
+            "true_peak_dbtp": loudness.true_peak_dbtp,
+            "gain_db": norm.gain_db,
+        },
+        "chunks": [
+            {
+                "index": c.index,
+                "key": k,
+                "primary_key": c.key,
+                "engine": e,
+                "start_ms": ms(span[0]),
+                "end_ms": ms(span[1]),
+            }
+            for c, k, e, span in zip(plan.chunks, used, engines, timeline.chunks, strict=True)
+        ],
+        "chapters": chapters,
+        "sentences": sentences,
+    }

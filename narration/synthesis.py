@@ -1,0 +1,124 @@
+"""Synthesizing one chunk into the store: idempotent, retried, never half-written.
+
+Each part of the chunk is spoken on its own (see :mod:`narration.chunks`), its leading and
+trailing silence trimmed, and the parts joined and encoded to one gapless MP3 at
+:data:`~narration.audio.CHUNK_RATE`; the sidecar records each part's exact sample length, from
+which the stitcher places every sentence to the sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from narration.audio import (
+    CHUNK_BITRATE_KBPS,
+    CHUNK_RATE,
+    Pcm,
+    encode_mp3,
+    find_ffmpeg,
+    trim_silence,
+)
+from narration.chunks import Chunk, Voice
+from narration.engines import AutoEngine, get_engine
+from narration.engines.base import Engine
+from narration.errors import EngineUnreachable, TransientEngineError
+from narration.plan import NarrationPlan
+from narration.ratelimit import RateLimiter
+from narration.retry import call_with_retries
+from narration.settings import Settings
+from narration.store import AudioStore
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    key: str
+    """The key the chunk's audio is stored under (the fallback's when the fallback spoke)."""
+    engine: str
+    cached: bool
+
+
+def synthesize_chunk(
+    plan: NarrationPlan,
+    index: int,
+    store: AudioStore,
+    settings: Settings,
+    *,
+    rate_limiter: RateLimiter | None = None,
+) -> ChunkResult:
+    """Make sure chunk ``index`` of ``plan`` is in ``store``; return where it is and who spoke
+    it. Returns at once when it is already stored (under either key). Transient engine errors
+    are retried with exponential backoff and jitter, at most ``settings.tts_retries`` times,
+    then raised as TransientEngineError; permanent ones raise PermanentEngineError at once.
+    With engine ``auto``, an unreachable gTTS makes the offline engine speak the chunk, stored
+    under the chunk's ``fallback_key``."""
+    stored = store.stored_key(plan, index)
+    if stored is not None:
+        return ChunkResult(stored, str(store.chunk_meta(stored).get("engine", "")), True)
+    chunk = plan.chunks[index]
+    speaker = get_engine(plan.engine, settings)
+    if isinstance(speaker, AutoEngine) and plan.fallback and chunk.fallback_key:
+        if not speaker.primary_down():
+            try:
+                return _speak_and_store(
+                    speaker.primary,
+                    plan.primary,
+                    chunk,
+                    chunk.key,
+                    store,
+                    settings,
+                    rate_limiter,
+                    fall_back_on_unreachable=True,
+                )
+            except EngineUnreachable:
+                speaker.mark_down()
+        return _speak_and_store(
+            speaker.fallback, plan.fallback, chunk, chunk.fallback_key, store, settings, None
+        )
+    return _speak_and_store(speaker, plan.primary, chunk, chunk.key, store, settings, rate_limiter)
+
+
+def _speak_and_store(
+    engine: Engine,
+    voice: Voice,
+    chunk: Chunk,
+    key: str,
+    store: AudioStore,
+    settings: Settings,
+    limiter: RateLimiter | None,
+    *,
+    fall_back_on_unreachable: bool = False,
+) -> ChunkResult:
+    def retryable(exc: TransientEngineError) -> bool:
+        # With a fallback waiting, an unreachable host is handed to it rather than retried.
+        return not (fall_back_on_unreachable and isinstance(exc, EngineUnreachable))
+
+    pieces: list[np.ndarray] = []
+    for part in chunk.parts:
+        pcm = call_with_retries(
+            lambda text=part.spoken: engine.synthesize(  # type: ignore[misc]
+                text, voice=voice.voice, lang=voice.lang, speed=voice.speed, limiter=limiter
+            ),
+            retries=settings.tts_retries,
+            retry_if=retryable,
+        )
+        pieces.append(trim_silence(pcm.samples, pcm.rate))
+    lengths = [int(p.size) for p in pieces]
+    samples = np.concatenate(pieces) if sum(lengths) else np.zeros(CHUNK_RATE // 100, np.int16)
+    ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
+    mp3 = encode_mp3(ffmpeg, Pcm(samples, CHUNK_RATE), CHUNK_BITRATE_KBPS)
+    meta = {
+        "key": key,
+        "engine": voice.engine,
+        "engine_version": voice.engine_version,
+        "voice": voice.voice,
+        "lang": voice.lang,
+        "speed": voice.speed,
+        "sample_rate": CHUNK_RATE,
+        "samples": int(samples.size),
+        "parts": lengths,
+        "spoken": [p.spoken for p in chunk.parts],
+    }
+    store.save_chunk(key, mp3, meta)
+    return ChunkResult(key, voice.engine, False)
