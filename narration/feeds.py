@@ -299,8 +299,13 @@ def chapters_from_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
     given = manifest.get("chapters")
     if isinstance(given, list) and given:
         for item in given:
-            start_ms = item.get("start_ms", item.get("start", 0))
-            chapters.append({"startTime": round(start_ms / 1000, 3), "title": str(item["title"])})
+            chapter = {
+                "startTime": round(item.get("start_ms", 0) / 1000, 3),
+                "title": str(item.get("title") or manifest.get("title") or ""),
+            }
+            if isinstance(item.get("end_ms"), int | float):
+                chapter["endTime"] = round(item["end_ms"] / 1000, 3)
+            chapters.append(chapter)
     else:
         entries = manifest.get("sentences") or []
         for entry in entries:

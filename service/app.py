@@ -19,8 +19,9 @@ def blueprints() -> list[Blueprint]:
     from service.api import bp as api
     from service.feeds import bp as feeds
     from service.health import bp as health
+    from service.player import bp as player
 
-    return [health, api, feeds]
+    return [health, api, feeds, player]
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:

@@ -199,3 +199,18 @@ def test_load_feed_for_one_section(catalog: str) -> None:
         with pytest.raises(feeds.UnknownFeed) as info:
             feeds.load_feed(session, "weather", Settings())
     assert info.value.field == "feed"
+
+
+def test_chapters_use_the_manifests_own_chapters_with_their_ends() -> None:
+    manifest = {
+        "title": "Lee and Ishiba",
+        "chapters": [
+            {"title": "Lee and Ishiba", "start_ms": 0, "end_ms": 6000},
+            {"title": "Trade", "start_ms": 6000, "end_ms": 9100},
+        ],
+        "sentences": [],
+    }
+    assert feeds.chapters_from_manifest(manifest)["chapters"] == [
+        {"startTime": 0.0, "title": "Lee and Ishiba", "endTime": 6.0},
+        {"startTime": 6.0, "title": "Trade", "endTime": 9.1},
+    ]

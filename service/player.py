@@ -1,0 +1,126 @@
+"""The embeddable player: ``GET /player/<id>``, a small page meant for an ``<iframe>``.
+
+The page is plain HTML, CSS and JavaScript (``service/static/player/``). It plays the article's
+current audio and reads along: the sentence being spoken is highlighted from the narration's
+manifest (every sentence's start and end in ms), and clicking a sentence seeks to it. When no
+audio is ready yet it shows the narration's state and polls ``/player/<id>/status.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from narration.catalog import narrations, session_scope
+from narration.catalog.articles import get_article
+from service.context import catalog_url, current_settings
+from service.errors import ApiError
+
+bp = Blueprint(
+    "player",
+    __name__,
+    static_folder="static/player",
+    static_url_path="/player/static",
+    template_folder="templates",
+)
+
+ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+SPEEDS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+
+
+def _checked_id(article_id: str) -> str:
+    if not ARTICLE_ID.fullmatch(article_id):
+        raise ApiError(400, "article IDs are 1-128 letters, digits, '.', '_' or '-'", field="id")
+    return article_id
+
+
+def _base_url() -> str:
+    """Where audio links point: the configured public URL, else this host."""
+    return (current_settings().public_url or request.host_url).rstrip("/")
+
+
+def player_status(article_id: str) -> dict[str, Any] | None:
+    """What the player needs: the audio it should play now and, while a newer version (or the
+    first one) is being made, that narration's progress. ``None``: no such article."""
+    with session_scope(catalog_url()) as session:
+        article = get_article(session, article_id)
+        if article is None:
+            return None
+        base = _base_url()
+        current = narrations.current_audio(session, article_id)
+        latest = narrations.latest_for_article(session, article_id)
+        pending = latest if latest is not None and latest is not current else None
+        playing = current
+        state = "ready" if playing is not None else (pending.state.value if pending else "none")
+        return {
+            "article_id": article_id,
+            "title": article.title or (playing.title if playing else None) or article_id,
+            "byline": article.byline,
+            "image_url": article.image_url,
+            "state": state,
+            "audio": narrations.status(playing, base_url=base) if playing else None,
+            "pending": narrations.status(pending, base_url=base) if pending else None,
+        }
+
+
+def _security_headers(response: Response) -> Response:
+    settings = current_settings()
+    audio_origins = "'self'"
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        if parts.scheme and parts.netloc:
+            audio_origins += f" {parts.scheme}://{parts.netloc}"
+    response.headers["Content-Security-Policy"] = "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' https: data:",
+            f"media-src {audio_origins}",
+            f"connect-src {audio_origins}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            # made to be embedded: any site may frame it (it has no state a click could abuse)
+            "frame-ancestors *",
+        ]
+    )
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/player/<article_id>")
+def page(article_id: str) -> Response:
+    status = player_status(_checked_id(article_id))
+    if status is None:
+        response = Response(
+            render_template("player.html", status=None, article_id=article_id, speeds=SPEEDS),
+            status=404,
+            mimetype="text/html",
+        )
+        return _security_headers(response)
+    html = render_template(
+        "player.html",
+        status=status,
+        article_id=article_id,
+        speeds=SPEEDS,
+        status_url=url_for("player.status", article_id=article_id),
+        disclosure=current_settings().disclosure,
+        publisher=current_settings().publisher,
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-cache"
+    return _security_headers(response)
+
+
+@bp.get("/player/<article_id>/status.json")
+def status(article_id: str) -> Response:
+    result = player_status(_checked_id(article_id))
+    if result is None:
+        raise ApiError(404, f"no article {article_id!r}", field="id")
+    response = jsonify(result)
+    response.headers["Cache-Control"] = "no-store"
+    return response
