@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from narration.errors import PermanentEngineError
+from narration.plan import NarrationPlan, plan_narration
+from narration.settings import Settings
+from narration.store import AudioStore
+from tests.fakes.scripts import make_script, small_script
+
+
+def test_plan_round_trips_through_json_and_the_store(settings: Settings) -> None:
+    plan = plan_narration(small_script(), settings)
+    assert NarrationPlan.from_json(plan.to_json()) == plan
+    store = AudioStore(settings.audio_cache_dir)
+    store.save_plan(plan)
+    assert store.load_plan(plan.narration_key) == plan
+    assert store.missing_chunks(plan) == list(range(len(plan.chunks)))
+
+
+def test_plan_speaks_title_byline_body_and_disclosure(settings: Settings) -> None:
+    plan = plan_narration(small_script(), settings)
+    kinds = [b.kind for b in plan.blocks]
+    assert kinds[:2] == ["title", "byline"] and kinds[-1] == "outro"
+    assert plan.blocks[1].spoken == "By Sarah Kim"
+    assert plan.blocks[-1].text == settings.outro_text
+    assert [c["title"] for c in plan.chapters] == [plan.meta["title"], "What comes next"]
+    spoken = [p.spoken for c in plan.chunks for p in c.parts]
+    assert spoken == [b.spoken for b in plan.blocks]
+
+
+def test_narration_key_follows_text_settings_and_tags(settings: Settings) -> None:
+    base = plan_narration(small_script(), settings).narration_key
+    assert plan_narration(small_script(), settings).narration_key == base
+    louder = settings.model_copy(update={"target_lufs": -14.0})
+    assert plan_narration(small_script(), louder).narration_key != base
+    assert plan_narration(small_script(), settings, meta={"album": "Metro"}).narration_key != base
+    other = make_script([(None, [["A different sentence."]])])
+    assert plan_narration(other, settings).narration_key != base
+
+
+def test_auto_plans_fallback_keys(settings: Settings) -> None:
+    plan = plan_narration(small_script(), settings, engine="auto")
+    assert plan.primary.engine == "gtts" and plan.fallback and plan.fallback.engine == "espeak"
+    assert all(c.fallback_key and c.fallback_key != c.key for c in plan.chunks)
+
+
+def test_unknown_engine_voice_or_language_is_refused(settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(PermanentEngineError):
+        plan_narration(small_script(), settings, engine="nope")
+    with pytest.raises(PermanentEngineError):
+        plan_narration(small_script(), settings, engine="gtts", lang="xx-notalang")
+    with pytest.raises(PermanentEngineError):
+        plan_narration(small_script(), settings, engine="espeak", voice="no-such-voice")

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from narration.store import AudioStore, write_atomic
+
+
+def test_write_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b.json"
+    write_atomic(target, b"{}")
+    write_atomic(target, b"[1]")
+    assert target.read_bytes() == b"[1]"
+    assert [p.name for p in target.parent.iterdir()] == ["b.json"]
+
+
+def test_chunk_needs_audio_and_sidecar(tmp_path: Path) -> None:
+    store = AudioStore(tmp_path)
+    key = "ab" * 16
+    assert not store.has_chunk(key)
+    store.save_chunk(key, b"ID3mp3", {"samples": 1, "parts": [1]})
+    assert store.has_chunk(key)
+    assert store.chunk_path(key) == tmp_path / "chunks" / f"{key}.mp3"
+    assert store.chunk_meta(key)["parts"] == [1]
+    with pytest.raises(ValueError):
+        store.save_chunk("cd" * 16, b"", {})
+    assert not store.has_chunk("cd" * 16)
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "ABC", "", "a" * 65])
+def test_keys_are_never_paths(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ValueError):
+        AudioStore(tmp_path).audio_path(key, "mp3")
+
+
+def test_audio_is_complete_only_with_all_three_files(tmp_path: Path) -> None:
+    store = AudioStore(tmp_path)
+    key = "0f" * 16
+    for ext in ("json", "vtt"):
+        write_atomic(store.audio_path(key, ext), b"x")
+    assert not store.has_audio(key)
+    write_atomic(store.audio_path(key, "mp3"), b"x")
+    assert store.has_audio(key)
+    with pytest.raises(ValueError):
+        store.audio_path(key, "wav")
