@@ -80,13 +80,17 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str | int = "INFO") -> None:
-    """Send every logger's records to stderr as JSON lines (idempotent)."""
+    """Write every logger's records to stderr as JSON lines.
+
+    A console handler already on the root logger (``logging.basicConfig``, gunicorn's) gets the
+    JSON formatter instead of a second handler; handlers of other kinds (a test runner's
+    capture) are left alone.
+    """
     root = logging.getLogger()
-    for handler in root.handlers:
-        if isinstance(handler.formatter, JsonFormatter):
-            root.setLevel(level)
-            return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root.handlers = [handler]
+    consoles = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    if not consoles:
+        consoles = [logging.StreamHandler(sys.stderr)]
+        root.addHandler(consoles[0])
+    for handler in consoles:
+        handler.setFormatter(JsonFormatter())
     root.setLevel(level)

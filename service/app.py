@@ -17,11 +17,12 @@ from service.logging import init_request_logging
 def blueprints() -> list[Blueprint]:
     """Every surface of the service; add a blueprint here to serve it."""
     from service.api import bp as api
+    from service.audio import bp as audio
     from service.feeds import bp as feeds
     from service.health import bp as health
     from service.player import bp as player
 
-    return [health, api, feeds, player]
+    return [health, api, audio, feeds, player]
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:

@@ -87,9 +87,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
-        headers = {}
-        if error.code == 405 and error.valid_methods:  # type: ignore[attr-defined]
-            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+        # Keep the headers the exception carries (Allow on 405, Content-Range on 416, ...).
+        headers = {
+            name: value
+            for name, value in error.get_headers()
+            if name.lower() not in {"content-type", "content-length"}
+        }
         return problem(error.code or 500, error.description, headers=headers)
 
     @app.errorhandler(Exception)
