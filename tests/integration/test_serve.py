@@ -1,0 +1,154 @@
+"""`narrator serve` as a new user runs it: no NARRATOR_* settings at all, a fresh directory.
+
+The check the README promises: the service comes up with an embedded Redis, SQLite and
+./audio_cache; the seed article is stored, narrated and served (a 2-byte Range answers 206, the
+whole file is a valid MP3 as long as its manifest says); SIGTERM stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from mutagen.mp3 import MP3
+
+from tests.integration.worker_process import await_condition, last_lines
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
+
+READY_TIMEOUT_S = 300
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie has exited; only its parent's wait is missing
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+@dataclass
+class Served:
+    base: str
+    process: subprocess.Popen[bytes]
+    cwd: Path
+    log: Path
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    cwd = tmp_path / "newcomer"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NARRATOR_")}
+    port = free_port()
+    log = tmp_path / "serve.log"
+    narrator = Path(sys.executable).with_name("narrator")
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(narrator), "serve", "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"narrator serve exited:\n{last_lines(log)}")
+            try:
+                return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        await_condition(up, timeout=60, what="narrator serve to answer /healthz")
+        yield Served(base, process, cwd, log)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        print(f"--- narrator serve log (last lines) ---\n{last_lines(log, 60)}")
+
+
+def test_readme_check_on_a_machine_with_no_redis_configured(
+    served: Served, seed_article: Path
+) -> None:
+    base = served.base
+    put = requests.put(
+        f"{base}/v1/articles/lee-ishiba",
+        data=seed_article.read_bytes(),
+        headers={"Content-Type": "text/plain; charset=utf-8"},
+        timeout=30,
+    )
+    assert put.status_code in (200, 201), put.text
+    posted = requests.post(f"{base}/v1/articles/lee-ishiba/narration", timeout=60)
+    assert posted.status_code == 202, posted.text
+
+    def ready() -> dict[str, Any] | None:
+        body: dict[str, Any] = requests.get(
+            f"{base}/v1/articles/lee-ishiba/narration", timeout=10
+        ).json()
+        assert body["state"] != "failed", body["error"]
+        return body if body["state"] == "ready" else None
+
+    status = await_condition(ready, timeout=READY_TIMEOUT_S, what="the narration", interval=0.5)
+
+    first_two = requests.get(status["audio_url"], headers={"Range": "bytes=0-1"}, timeout=30)
+    assert first_two.status_code == 206
+    assert first_two.headers["Content-Range"] == f"bytes 0-1/{status['bytes']}"
+    assert len(first_two.content) == 2
+
+    whole = requests.get(status["audio_url"], timeout=60)
+    assert whole.status_code == 200
+    assert whole.headers["Content-Type"].startswith("audio/mpeg")
+    assert len(whole.content) == status["bytes"]
+    manifest = requests.get(status["manifest_url"], timeout=30).json()
+    assert manifest["duration_ms"] == status["duration_ms"] > 60_000
+    mp3 = MP3(io.BytesIO(whole.content))
+    assert abs(mp3.info.length * 1000 - manifest["duration_ms"]) < 500
+
+    # the defaults a new user gets: everything under ./audio_cache in the working directory
+    store = served.cwd / "audio_cache"
+    assert (store / f"{manifest['audio_key']}.mp3").stat().st_size == status["bytes"]
+    assert (store / "catalog.sqlite3").exists()
+    assert (store / ".redis" / "redis.sock").is_socket()
+
+
+def test_sigterm_stops_the_api_the_worker_and_redis(served: Served) -> None:
+    children = children_of(served.process.pid)
+    assert len(children) >= 2, "an embedded redis-server and a Celery worker"
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=120) == 0
+    assert not [pid for pid in children if alive(pid)], "no child outlives narrator serve"
+    assert not (served.cwd / "audio_cache" / ".redis" / "redis.sock").exists()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{served.base}/healthz", timeout=2)
