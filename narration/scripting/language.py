@@ -68,14 +68,26 @@ def choose_lang(
     detected, confidence = detect_lang(text)
     declared_code = normalize_lang(declared)
     if declared_code:
-        if detected and detected != declared_code and confidence > 0.9:
-            sample = _sample_in(declared_code)
-            if sample and _script(sample) != _script(text):
-                return detected
+        if (
+            detected
+            and detected != declared_code
+            and _declaration_is_wrong(declared_code, text, confidence)
+        ):
+            return detected
         return declared_code
     if detected and confidence >= 0.5:
         return detected
     return normalize_lang(default) or detected or "en"
+
+
+def _declaration_is_wrong(declared: str, text: str, confidence: float) -> bool:
+    """Templates declare one language on every page of a site. Overrule the declaration when
+    the text is plainly in another script, or when a long text is, beyond doubt, another
+    language (an English story on a page that says ``de``)."""
+    sample = _SAMPLES.get(declared)
+    if confidence > 0.9 and sample and _script(sample) != _script(text):
+        return True
+    return confidence > 0.999 and len(text) >= 1000
 
 
 _SAMPLES = {
@@ -83,7 +95,3 @@ _SAMPLES = {
     "ru": "это", "uk": "це", "bg": "на", "sr": "на", "ko": "한국", "ja": "日本", "zh-CN": "中国",
     "zh-TW": "中國", "ar": "في", "iw": "של", "el": "και", "th": "ที่", "hi": "है",
 }  # fmt: skip
-
-
-def _sample_in(code: str) -> str | None:
-    return _SAMPLES.get(code)

@@ -8,6 +8,8 @@ import re
 from sentencex import segment
 
 _WORD = re.compile(r"\w")
+# A closing quote the segmenter put at the start of the next sentence: '" Then it ended.'
+_LEADING_CLOSER = re.compile(r"^([\"\u201d\u2019\u00bb)\]]+)\s+")
 
 
 def split_sentences(text: str, lang: str) -> list[str]:
@@ -21,6 +23,10 @@ def split_sentences(text: str, lang: str) -> list[str]:
         if sentences and not _WORD.search(piece):
             # A stray closing quote or bracket belongs to the sentence before it.
             sentences[-1] += piece
-        else:
+            continue
+        if sentences and (stray := _LEADING_CLOSER.match(piece)):
+            sentences[-1] += stray.group(1)
+            piece = piece[stray.end() :]
+        if piece:
             sentences.append(piece)
     return sentences

@@ -1,0 +1,124 @@
+"""Building a script from each article form; the seed article end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from narration.errors import UnreadableArticle
+from narration.scripting import article_from_json, build_script, load_article, parse_article
+from narration.settings import Settings
+
+PAGE = (
+    '<!doctype html><html lang="ko-KR"><head><title>Headline of the story</title>\n'
+    '<meta name="author" content="Sarah Kim"></head><body>\n'
+    '<nav><a href="/">Home</a> &gt; <a href="/n">National</a></nav>\n'
+    "<article><h1>Headline of the story</h1>\n"
+    "<p>이재명 대통령은 17일 캐나다에서 이시바 시게루 일본 총리와 첫 정상회담을 했다. "
+    "두 정상은 협력을 강조했다.</p>\n"
+    "<p>두 정상은 셔틀 외교를 이어가기로 한 약속을 재확인했다. 대통령실이 밝혔다.</p>\n"
+    "<h2>Next steps</h2>\n"
+    "<p>양국 정부는 연말까지 다시 만나 방일을 준비한다.</p>\n"
+    "<p>Share this article with a friend</p>\n"
+    "</article><footer>Copyright 2025 Example Daily. All rights reserved.</footer></body></html>"
+).encode()
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
+
+
+def test_seed_article(seed_article: Path) -> None:
+    expected = json.loads(seed_article.with_suffix(".expected.json").read_text())
+    script = build_script(load_article(seed_article), source=str(seed_article))
+    assert script.title == expected["title"]
+    assert script.byline == expected["byline"]
+    assert script.lang == "en"
+    assert [_words(p) for p in script.paragraphs] == [_words(p) for p in expected["paragraphs"]]
+    spoken = "\n".join(b.spoken for b in script.blocks())
+    shown = "\n".join([script.title, script.byline or "", *script.paragraphs])
+    for banned in expected["must_not_be_spoken"]:
+        assert banned not in spoken and banned not in shown, banned
+    reasons = {s.reason for s in script.skipped}
+    assert {
+        "breadcrumb",
+        "related-articles box",
+        "repeated block (caption printed twice)",
+    } <= reasons
+
+
+def test_lexicon_changes_spoken_text_only(seed_article: Path) -> None:
+    script = build_script(load_article(seed_article), source="seed")
+    assert "Ishiba" in script.title and "Ishee-bah" in (script.title_spoken or "")
+    sentence = next(s for sec in script.sections for p in sec.paragraphs for s in p.sentences)
+    assert "Ishiba" in sentence.text and "Ishee-bah" in sentence.spoken
+
+
+def test_cms_json_article() -> None:
+    article = article_from_json(
+        {
+            "id": "a1",
+            "title": "Lee meets Ishiba",
+            "byline": "By Sarah Kim",
+            "lang": "en",
+            "section": "National",
+            "published": "2025-06-17T09:30:00+09:00",
+            "body_html": (
+                "<p>KANANASKIS, Canada — Lee met Ishiba. They talked for 30 minutes.</p>"
+                "<figure><img src='x.jpg'><figcaption>Lee and Ishiba. [JOINT PRESS CORPS]"
+                "</figcaption></figure><h2>Next steps</h2><p>They will meet again.<br>Soon.</p>"
+            ),
+            "canonical_url": "https://news.example/a1",
+        }
+    )
+    script = build_script(article, source="cms:a1")
+    assert script.byline == "Sarah Kim"
+    assert script.paragraphs == [
+        "KANANASKIS, Canada — Lee met Ishiba. They talked for 30 minutes.",
+        "Next steps",
+        "They will meet again.",
+        "Soon.",
+    ]
+    assert [s.heading.text if s.heading else None for s in script.sections] == [None, "Next steps"]
+    assert script.sections[0].paragraphs[0].sentences[1].text == "They talked for 30 minutes."
+    assert script.section_name == "National" and script.canonical_url == "https://news.example/a1"
+    assert script.published is not None and script.published.hour == 9
+
+
+def test_explicit_language_wins_over_text() -> None:
+    article = article_from_json({"title": "T", "lang": "ko", "body": "An English body text."})
+    assert build_script(article, source="x").lang == "ko"
+
+
+def test_html_page() -> None:
+    script = build_script(parse_article(PAGE), source="page.html")
+    assert script.lang == "ko"
+    assert script.title == "Headline of the story"
+    assert script.byline == "Sarah Kim"
+    body = "\n".join(script.paragraphs)
+    assert body.startswith("이재명 대통령은") and "Next steps" in body
+    for junk in ("Home", "Share this", "Copyright", "Headline of the story"):
+        assert junk not in body
+    assert script.sections[0].paragraphs[0].sentences[1].text == "두 정상은 협력을 강조했다."
+
+
+def test_page_with_no_text() -> None:
+    with pytest.raises(UnreadableArticle, match="no readable text"):
+        build_script(
+            parse_article(b"<html><body><div><img src='a.png'></div></body></html>"), source="x"
+        )
+
+
+def test_body_over_the_limit() -> None:
+    article = article_from_json({"title": "T", "body": "A sentence of the story. " * 100})
+    with pytest.raises(UnreadableArticle, match="over the limit"):
+        build_script(article, source="x", settings=Settings(max_body_chars=500))
+
+
+def test_only_furniture_is_no_readable_text() -> None:
+    article = parse_article(b"Headline\n\nHome > News > World\n\nShare Tweet Email\n")
+    with pytest.raises(UnreadableArticle, match="no readable text"):
+        build_script(article, source="x")

@@ -1,0 +1,153 @@
+# ruff: noqa: RUF001  (fixtures in many scripts use their own punctuation)
+"""Each narration cleanup rule: what it drops, with its reason, and what it keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from narration.scripting import cleanup
+from narration.scripting.blocks import TextBlock
+
+STORY = "The two leaders agreed to continue to hold active dialogue between related authorities."
+
+
+def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
+    blocks = [TextBlock(STORY), *(TextBlock(t) for t in texts)]
+    cleaned = cleanup.clean(blocks, ctx or cleanup.Context(form="html"))
+    assert cleaned.blocks[0].text == STORY
+    return [s.reason for s in cleaned.skipped]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Home > National > Diplomacy", cleanup.BREADCRUMB),
+        ("News » World » Asia", cleanup.BREADCRUMB),
+        ("print dictionary print", cleanup.TOOLBAR),
+        ("Share Tweet Email", cleanup.TOOLBAR),
+        ("Audio report: written by reporters, read by AI", cleanup.AUDIO_PLAYER),
+        (
+            "President Lee, right, sits with Ishiba in Kananaskis on June 17. [JOINT PRESS CORPS]",
+            cleanup.CAPTION,
+        ),
+        ("Photo: The summit venue in Kananaskis.", cleanup.CAPTION),
+        ("Photograph: Sean Kilpatrick/AP", cleanup.CAPTION),
+        ("Image copyright Getty Images", cleanup.CREDIT),
+        ("Related Article", cleanup.RELATED),
+        ("Read more: Lee to visit Tokyo next month", cleanup.RELATED),
+        ("SEE MORE: Hong Kong protests: 800 students under siege", cleanup.RELATED),
+        ("Share this article with a friend", cleanup.SHARE),
+        ("Sign up for our daily newsletter to get the news first", cleanup.NEWSLETTER),
+        (
+            "We use cookies to improve your experience. By continuing you accept them.",
+            cleanup.COOKIE,
+        ),
+        ("Advertisement", cleanup.ADVERT),
+        ("To write comments, please log in to one of the accounts.", cleanup.COMMENTS),
+        ("Standards Board Policy (0/250자)", cleanup.COMMENTS),
+        ("By Sarah Kim", cleanup.BYLINE),
+        ("Contact: sarah.kim@joongang.co.kr", cleanup.EMAIL),
+        ("August 23, 2018", cleanup.TIMESTAMP),
+        ("https://www.example.com/story/1", cleanup.LINK),
+        ("This copy is for your personal, non-commercial use only.", cleanup.LEGAL),
+        ("An error has occurred, please try again later.", cleanup.UI_MESSAGE),
+        ("Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.", cleanup.PROMO),
+        ("12 issues for £11.99. Click here for more information.", cleanup.PROMO),
+        ("Keith Bradsher contributed reporting from Hong Kong.", cleanup.CONTRIBUTORS),
+        (
+            "stock car 2018, stock car brasil, stock car interlagos, stock car velopark",
+            cleanup.TAGS,
+        ),
+        ("• • •", cleanup.NO_WORDS),
+    ],
+)
+def test_rule_drops_with_reason(text: str, reason: str) -> None:
+    assert reasons(text) == [reason]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He said he was by the river when Photo agencies arrived, and stayed until late.",
+        "Related authorities will meet again in Seoul, the office said.",
+        "Shares of Home Depot rose 3% > expectations, analysts said in a note on Tuesday.",
+        "Ishiba said: “This year is a truly monumental year.”",
+        "By the time the talks ended, both leaders had agreed to meet again.",
+        "Reporting by Will Dunham; Editing by Tom Brown",
+    ],
+)
+def test_story_sentences_are_kept(text: str) -> None:
+    assert reasons(text) == []
+
+
+def test_caption_printed_twice_drops_both_copies() -> None:
+    caption = "Lee shakes hands with Ishiba at the G7 summit in Kananaskis, Canada."
+    assert reasons(caption, caption) == [cleanup.REPEATED, cleanup.REPEATED]
+
+
+def test_later_repeat_is_a_pull_quote() -> None:
+    quote = "It is an inseparable relationship, like neighboring houses."
+    assert reasons(quote, "Something else was said later by the official.", quote) == [
+        cleanup.PULL_QUOTE
+    ]
+
+
+def test_repeated_table_header_rows_are_kept() -> None:
+    rows = [TextBlock("Pos Player Plays % Stats", tag="row") for _ in range(2)]
+    assert cleanup.clean(rows, cleanup.Context()).skipped == []
+
+
+def test_title_repeated_in_body() -> None:
+    ctx = cleanup.Context(title="Lee calls Korea-Japan ‘inseparable’", form="text")
+    assert reasons("Lee calls Korea-Japan 'inseparable'", ctx=ctx) == [cleanup.TITLE_REPEAT]
+
+
+def test_heading_above_the_story_is_the_headline() -> None:
+    blocks = [TextBlock("A standfirst above the story", role="heading"), TextBlock(STORY)]
+    cleaned = cleanup.clean(blocks, cleanup.Context())
+    assert [s.reason for s in cleaned.skipped] == [cleanup.HEADLINE]
+    inner = [TextBlock(STORY), TextBlock("The Rukban camp", role="heading")]
+    assert cleanup.clean(inner, cleanup.Context()).skipped == []
+
+
+def test_about_section_at_the_end_is_boilerplate() -> None:
+    blocks = [
+        TextBlock(STORY),
+        TextBlock("About Ascom", role="heading"),
+        TextBlock("Ascom is a global solutions provider focused on healthcare ICT."),
+    ]
+    cleaned = cleanup.clean(blocks, cleanup.Context())
+    assert [s.reason for s in cleaned.skipped] == [cleanup.ABOUT, cleanup.ABOUT]
+
+
+def test_email_inside_a_paragraph_is_removed_not_the_paragraph() -> None:
+    text = (
+        "Readers who saw the crash can write to the newsroom at tips@news.example and the "
+        "editors will follow up on every account they receive this week."
+    )
+    cleaned = cleanup.clean([TextBlock(text)], cleanup.Context())
+    assert "@" not in cleaned.blocks[0].text
+    assert "editors will follow up" in cleaned.blocks[0].text
+    assert [s.reason for s in cleaned.skipped] == [cleanup.EMAIL]
+
+
+def test_signoff_byline_ends_a_plain_text_story() -> None:
+    blocks = [TextBlock(STORY), TextBlock(STORY + " Again."), TextBlock("BY SARAH KIM [x@y.kr]")]
+    blocks += [TextBlock("Log in to Twitter or Facebook account to connect"), TextBlock("s")]
+    cleaned = cleanup.clean(blocks, cleanup.Context(form="text"))
+    assert len(cleaned.blocks) == 2
+    assert cleaned.byline == "Sarah Kim"
+    assert [s.reason for s in cleaned.skipped][-2:] == [cleanup.AFTER_SIGNOFF] * 2
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("BY SARAH KIM [[email protected]]", "Sarah Kim"),
+        ("By Jamelle Bouie", "Jamelle Bouie"),
+        ("By Alan Fram and Zeke Miller", "Alan Fram and Zeke Miller"),
+        ("The talks ended on Tuesday.", None),
+    ],
+)
+def test_byline_name(line: str, name: str | None) -> None:
+    assert cleanup.byline_name(line) == name

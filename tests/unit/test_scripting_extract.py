@@ -1,0 +1,75 @@
+"""HTML extraction: trafilatura for pages, a plain walk for CMS bodies."""
+
+from __future__ import annotations
+
+import lxml.html
+
+from narration.scripting.blocks import text_blocks
+from narration.scripting.extract import declared_language, extract_page, fragment_blocks
+
+FILLER = "".join(
+    f"<p>Paragraph {n} of the story says something long enough to count as body text.</p>"
+    for n in range(8)
+)
+
+
+def test_comment_inside_a_paragraph_keeps_the_text_after_it() -> None:
+    page = (
+        "<html><body><article><h1>T</h1>"
+        "<p>When <!-- -->President<!-- --> Trump spoke, the room went quiet for a while.</p>"
+        f"{FILLER}</article></body></html>"
+    )
+    texts = [b.text for b in extract_page(page).blocks]
+    assert "When President Trump spoke, the room went quiet for a while." in texts
+
+
+def test_table_row_reads_as_one_line() -> None:
+    page = (
+        f"<html><body><article>{FILLER}<table><tr><th>Pos</th><th>Player</th><th>Plays</th></tr>"
+        "<tr><td>DL</td><td>Larry Ogunjobi</td><td>63</td></tr></table></article></body></html>"
+    )
+    texts = [b.text for b in extract_page(page).blocks]
+    assert "DL Larry Ogunjobi 63" in texts
+
+
+def test_declared_language() -> None:
+    assert declared_language(lxml.html.fromstring("<html lang='ja'><body>x</body></html>")) == "ja"
+    og = "<html><head><meta property='og:locale' content='pt_BR'></head><body>x</body></html>"
+    assert declared_language(lxml.html.fromstring(og)) == "pt_BR"
+    assert declared_language(lxml.html.fromstring("<html><body>x</body></html>")) is None
+
+
+def test_fragment_drops_figures_and_splits_on_breaks() -> None:
+    blocks = fragment_blocks(
+        "Intro line<br>second line<figure><figcaption>A caption</figcaption></figure>"
+        "<p>A paragraph\nwrapped in the source.</p><ul><li>One</li><li>Two</li></ul>"
+        "<h3>Heading</h3><script>var x;</script>"
+    )
+    assert [(b.role, b.text) for b in blocks] == [
+        ("paragraph", "Intro line"),
+        ("paragraph", "second line"),
+        ("paragraph", "A paragraph wrapped in the source."),
+        ("paragraph", "One"),
+        ("paragraph", "Two"),
+        ("heading", "Heading"),
+    ]
+
+
+def test_plain_text_lines_and_wrapped_paragraphs() -> None:
+    browser_copy = "Headline\n\nHome > News\nFirst paragraph.\nSecond paragraph.\n"
+    assert [b.text for b in text_blocks(browser_copy)] == [
+        "Headline",
+        "Home > News",
+        "First paragraph.",
+        "Second paragraph.",
+    ]
+    wrapped = (
+        "This paragraph was wrapped by an editor at a fixed width of\n"
+        "about sixty characters, so each of its lines stops in the\n"
+        "middle of a sentence.\n\nNext one."
+    )
+    assert [b.text for b in text_blocks(wrapped)] == [
+        "This paragraph was wrapped by an editor at a fixed width of about sixty characters, "
+        "so each of its lines stops in the middle of a sentence.",
+        "Next one.",
+    ]
