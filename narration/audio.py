@@ -64,10 +64,12 @@ def _find_ffmpeg(configured: str | None) -> str:
 
 
 def pydub_segment_class(ffmpeg: str) -> type:
-    """pydub's AudioSegment, told to use ``ffmpeg``. pydub imports the deprecated ``audioop``
-    module (a DeprecationWarning on 3.11/3.12) -- harmless for what we use it for."""
+    """pydub's AudioSegment, told to use ``ffmpeg``. Importing pydub warns twice, harmlessly
+    here: it imports the deprecated ``audioop`` module (3.11/3.12), and it looks for ffmpeg on
+    PATH, which the imageio-ffmpeg binary is not -- the converter is set right after."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", "Couldn't find ff", RuntimeWarning)
         from pydub import AudioSegment
     AudioSegment.converter = ffmpeg
     return AudioSegment

@@ -88,7 +88,7 @@ def stitch_narration(plan: NarrationPlan, store: AudioStore, settings: Settings)
             timeline = _assemble(plan, store, keys, ffmpeg, fh)
         measured = measure(ffmpeg, raw, _RAW)
         norm = plan_normalization(measured, spec["target_lufs"], spec["true_peak_dbtp"])
-        mp3_tmp, loudness = _encode(ffmpeg, raw, norm, spec)
+        mp3_tmp, loudness, norm = _encode(ffmpeg, raw, norm, spec)
     finally:
         raw.unlink(missing_ok=True)
     try:
@@ -192,7 +192,7 @@ def _assemble(
 
 def _encode(
     ffmpeg: str, raw: Path, norm: Normalization, spec: dict[str, Any]
-) -> tuple[Path, Loudness]:
+) -> tuple[Path, Loudness, Normalization]:
     """Encode once and check the result. The limiter watches sample peaks and takes some
     loudness away when it works hard, so if the true peak came out above the ceiling, or the
     loudness more than half an LU under the target, encode again with the limit or the gain
@@ -216,7 +216,7 @@ def _encode(
             norm = Normalization(norm.gain_db + target - result.integrated_lufs, norm.limit_dbfs)
         else:
             break
-    return out, result
+    return out, result, norm
 
 
 def _manifest(

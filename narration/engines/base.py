@@ -20,13 +20,7 @@ from narration.errors import (
     PermanentEngineError,
     TransientEngineError,
 )
-
-
-@runtime_checkable
-class RateLimiter(Protocol):
-    """Blocks in :meth:`acquire` until one more engine request may be sent."""
-
-    def acquire(self) -> None: ...
+from narration.ratelimit import RateLimiter
 
 
 @runtime_checkable

@@ -1,0 +1,162 @@
+"""Stitching checked the way a listener's player and a podcast app see the result."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
+
+from narration.audio import decode, run_ffmpeg
+from narration.loudness import measure
+from narration.pipeline import synthesize_missing
+from narration.plan import NarrationPlan, plan_narration
+from narration.settings import Settings
+from narration.stitch import stitch_narration
+from narration.store import AudioStore
+from narration.transcript import parse_vtt
+from tests.fakes.scripts import small_script
+
+pytestmark = pytest.mark.integration
+
+BUNDLED = "imageio"
+LOUD, QUIET = 2000, 400  # sample peaks: speech vs. the silence of a pause after MP3 coding
+
+
+def _ffmpeg(which: str) -> str:
+    if which == BUNDLED:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    system = shutil.which("ffmpeg")
+    if not system:
+        pytest.skip("no system ffmpeg")
+    return system
+
+
+@pytest.fixture(params=[BUNDLED, "system"])
+def ffmpeg_settings(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    """Both ffmpeg set-ups; with the bundled one, nothing else (no ffprobe) is on PATH."""
+    binary = _ffmpeg(request.param)
+    if request.param == BUNDLED:
+        empty = tmp_path / "empty-path"
+        empty.mkdir()
+        monkeypatch.setenv("PATH", str(empty))
+    return settings.model_copy(update={"ffmpeg_binary": binary})
+
+
+def _stitched(settings: Settings, **plan_args: Any) -> tuple[NarrationPlan, AudioStore, Any]:
+    store = AudioStore(settings.audio_cache_dir)
+    plan = plan_narration(small_script(), settings, **plan_args)
+    synthesize_missing(plan, store, settings)
+    return plan, store, stitch_narration(plan, store, settings)
+
+
+def assert_heard_where_the_manifest_says(
+    ffmpeg: str, mp3: Path, sentences: list[dict[str, Any]]
+) -> None:
+    """Speech within 50 ms of each sentence's start and end, silence just outside them."""
+    pcm = np.abs(decode(ffmpeg, mp3, 24_000).astype(np.int32))
+
+    def peak(a_ms: int, b_ms: int) -> int:
+        segment = pcm[max(a_ms, 0) * 24 : max(b_ms, 0) * 24]
+        return int(segment.max()) if segment.size else 0
+
+    for n, s in enumerate(sentences):
+        start, end = s["start_ms"], s["end_ms"]
+        assert peak(start, start + 250) > LOUD, s
+        assert peak(end - 250, end) > LOUD, s
+        if n > 0:
+            assert peak(start - 300, start - 50) < QUIET, s
+        if n < len(sentences) - 1:
+            assert peak(end + 50, end + 300) < QUIET, s
+
+
+def test_stitched_narration_is_in_spec(ffmpeg_settings: Settings) -> None:
+    ffmpeg = str(ffmpeg_settings.ffmpeg_binary)
+    plan, store, result = _stitched(ffmpeg_settings)
+    mp3, manifest_path, vtt = result.paths["mp3"], result.paths["json"], result.paths["vtt"]
+    assert mp3 == store.audio_path(plan.narration_key, "mp3")
+    manifest = json.loads(manifest_path.read_text())
+
+    # Loudness and true peak, measured independently on the file.
+    loudness = measure(ffmpeg, mp3)
+    assert -17.0 <= loudness.integrated_lufs <= -15.0
+    assert loudness.true_peak_dbtp <= -1.0
+
+    # MP3: CBR 64 kbps mono 44.1 kHz; duration agrees with the manifest.
+    info = MP3(mp3).info
+    assert (info.sample_rate, info.channels, info.bitrate) == (44_100, 1, 64_000)
+    decoded_ms = decode(ffmpeg, mp3, 44_100).size / 44.1
+    assert abs(decoded_ms - manifest["duration_ms"]) <= 50
+    assert abs(info.length * 1000 - manifest["duration_ms"]) <= 100
+
+    # ID3v2.4 tags, disclosure and chapters.
+    tags = ID3(mp3)
+    assert tags.version[:2] == (2, 4)
+    assert str(tags["TIT2"]) == plan.meta["title"]
+    assert str(tags["TPE1"]) == "Sarah Kim"
+    assert str(tags["TLAN"]) == "eng"
+    assert tags.getall("COMM")[0].text[0] == ffmpeg_settings.disclosure
+    chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [str(c.sub_frames["TIT2"]) for c in chapters] == [c["title"] for c in plan.chapters]
+    assert chapters[0].start_time == 0 and chapters[-1].end_time == manifest["duration_ms"]
+    assert tags.getall("CTOC")[0].child_element_ids == [c.element_id for c in chapters]
+
+    # Manifest and transcript: every block, in order, where it is heard.
+    sentences = manifest["sentences"]
+    assert [s["text"] for s in sentences] == [b.text for b in plan.blocks]
+    assert manifest["engine"] == "espeak" and manifest["voice"] == plan.voice
+    assert [c["key"] for c in manifest["chunks"]] == [c.key for c in plan.chunks]
+    cues = parse_vtt(vtt.read_text())
+    assert [(c[0], c[1]) for c in cues] == [(s["start_ms"], s["end_ms"]) for s in sentences]
+    assert [c[2] for c in cues] == [s["text"] for s in sentences]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(cues))
+    assert_heard_where_the_manifest_says(ffmpeg, mp3, sentences)
+
+
+def test_stitching_again_is_a_no_op(settings: Settings) -> None:
+    plan, store, first = _stitched(settings)
+    stamp = os.stat(first.paths["mp3"]).st_mtime_ns
+    again = stitch_narration(plan, store, settings)
+    assert again.cached and again.audio_key == first.audio_key
+    assert os.stat(first.paths["mp3"]).st_mtime_ns == stamp
+    assert [p.name for p in store.root.iterdir() if p.name.startswith(".")] == []
+
+
+def test_intro_audio_and_cover(settings: Settings, tmp_path: Path) -> None:
+    ffmpeg = _ffmpeg("system") if shutil.which("ffmpeg") else _ffmpeg(BUNDLED)
+    jingle, cover = tmp_path / "jingle.wav", tmp_path / "cover.png"
+    run_ffmpeg(ffmpeg, ["-f", "lavfi", "-i", "sine=f=440:d=2", "-y", str(jingle)])
+    run_ffmpeg(
+        ffmpeg, ["-f", "lavfi", "-i", "color=red:s=16x16", "-frames:v", "1", "-y", str(cover)]
+    )
+    with_intro = settings.model_copy(update={"intro_audio": jingle})
+    plan, _, result = _stitched(with_intro, meta={"cover": str(cover)})
+    manifest = json.loads(result.paths["json"].read_text())
+    assert manifest["sentences"][0]["start_ms"] == 2000 + plan.stitch["pauses_ms"]["section"]
+    apic = ID3(result.paths["mp3"]).getall("APIC")[0]
+    assert apic.mime == "image/png" and apic.data == cover.read_bytes()
+    assert_heard_where_the_manifest_says(ffmpeg, result.paths["mp3"], manifest["sentences"])
+
+
+def test_fallback_chunks_get_their_own_audio_key(settings: Settings) -> None:
+    offline = settings.model_copy(update={"gtts_endpoint": "http://127.0.0.1:9"})
+    plan, store, result = _stitched(offline, engine="auto")
+    assert result.audio_key != plan.narration_key
+    manifest = json.loads(result.paths["json"].read_text())
+    assert {c["engine"] for c in manifest["chunks"]} == {"espeak"}
+    assert [c["key"] for c in manifest["chunks"]] == [c.fallback_key for c in plan.chunks]
+    assert not store.has_audio(plan.narration_key)
