@@ -20,9 +20,10 @@ def blueprints() -> list[Blueprint]:
     from service.audio import bp as audio
     from service.feeds import bp as feeds
     from service.health import bp as health
+    from service.openapi import bp as openapi
     from service.player import bp as player
 
-    return [health, api, audio, feeds, player]
+    return [health, openapi, api, audio, feeds, player]
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
