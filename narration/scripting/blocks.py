@@ -19,6 +19,8 @@ class TextBlock:
     role: BlockRole = "paragraph"
     tag: str = "p"
     """Where it came from: ``p``, ``li``, ``quote``, ``cell``, ``line`` (plain text) ..."""
+    link_density: float = 0.0
+    """Share of the text that is link text (pages only): lists of links are navigation."""
 
 
 def normalize_space(text: str) -> str:

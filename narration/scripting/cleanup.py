@@ -43,6 +43,7 @@ PROMO = "promotion"
 CONTRIBUTORS = "contributor credit"
 TAGS = "tag list"
 ABOUT = "about-the-publisher boilerplate"
+LINKS = "links to other pages"
 
 _EMAIL = re.compile(
     r"\[?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\[?email(?:\s|&#160;|\u00a0)*protected\]?)\s*\]?",
@@ -73,7 +74,8 @@ _TIMESTAMP = re.compile(
     rf"(?:(?:mon|tues?|wed|thu|thurs|fri|sat|sun)\w*,?\s*)?"
     rf"(?:(?:\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}})|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{0,4}}"
     rf"|\d{{1,2}}\.?\s+(?:{_MONTHS})\.?,?\s*\d{{0,4}})"
-    rf"(?:[,\s|@-]*(?:at\s*)?\d{{1,2}}[:.h]\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{{2,4}})?)?\s*$",
+    rf"(?:[,\s|@-]*(?:at\s*)?\d{{1,2}}[:.h]\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{{2,4}})?)?\s*$"
+    rf"|^(?:updated|published|posted)?\s*:?\s*\d+\s+(?:minutes?|mins?|hours?|hrs?|days?)\s+ago\s*$",
     re.I,
 )
 _URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$|^[\w-]+(?:\.[\w-]+)+/?$", re.I)
@@ -86,7 +88,8 @@ _LEGAL = re.compile(
 _UI_MESSAGE = re.compile(
     r"^(?:an error (?:has )?occurred|please try again|something went wrong|thank you\b.{0,30}$"
     r"|this (?:article|story) (?:has been|was) sent to|loading\b|please enable javascript"
-    r"|your browser does not support)",
+    r"|your browser does not support|click to (?:expand|enlarge|share|print|email|open|play)"
+    r"|skip to (?:main )?(?:content|navigation|article))",
     re.I,
 )
 _PROMO = re.compile(
@@ -107,13 +110,14 @@ _ABOUT = re.compile(r"^(?:about|über|à propos de|acerca de|sobre)\s+\S.{0,60}$
 _BREADCRUMB_SEPARATORS = re.compile(r"\s(?:>|»|\u203a|/|\|)\s")
 _BRACKET_CREDIT = re.compile(r"[\[(]\s*[A-Z0-9][A-Z0-9 .,&'/\-]{2,}[\])]\s*$")
 _CAPTION_PREFIX = re.compile(
-    r"^(?:photo|picture|image|pictured|illustration|graphic|video|caption|file photo|photograph)"
+    r"^(?:(?:image|media) caption|media playback is unsupported|(?:image|photo) copyright)\b"
+    r"|^(?:photo|picture|image|pictured|illustration|graphic|video|caption|file photo|photograph)"
     r"(?:\s*\([^)]*\))?\s*[:|]",
     re.I,
 )
 _CREDIT = re.compile(
     r"^(?:(?:photo|image|picture|video|illustration|graphic)s?\s*(?:credit)?\s*[:/]?\s*(?:by\s+)?"
-    r"|credit\s*:|©|\(c\)|copyright\b|source\s*:)"
+    r"|credit\s*(?::|\.\.\.|\u2026)|©|\(c\)|copyright\b|source\s*:)"
     r".{0,80}$",
     re.I,
 )
@@ -157,7 +161,9 @@ _COOKIE = re.compile(
 )
 _ADVERT = re.compile(
     r"^(?:advertisement|advert|sponsored(?: content)?|ad|story continues below(?: advertisement)?"
-    r"|article continues below(?: advertisement)?|scroll to continue(?: with content)?)\s*[:.]?$",
+    r"|article continues below(?: advertisement)?|scroll to continue(?: with content)?"
+    r"|supported by|continue reading(?: the main story)?|skip (?:ad|advert))"
+    r"\s*[:.]?$",
     re.I,
 )
 _COMMENTS = re.compile(
@@ -267,7 +273,7 @@ def credit(block: TextBlock, ctx: Context) -> str | None:
 
 def related(block: TextBlock, ctx: Context) -> str | None:
     text = block.text.strip()
-    if _RELATED.match(text):
+    if len(text) <= 100 and _RELATED.match(text):
         return RELATED
     if _RELATED_LEAD.match(text) and len(_words(text)) <= 25:
         return RELATED
@@ -348,6 +354,12 @@ def tags(block: TextBlock, ctx: Context) -> str | None:
     return None
 
 
+def links(block: TextBlock, ctx: Context) -> str | None:
+    """A block that is nearly all link text points elsewhere: "Read more: ...", tag clouds,
+    lists of related stories. Prose links only a few words."""
+    return LINKS if block.link_density >= 0.8 else None
+
+
 BLOCK_RULES: tuple[Rule, ...] = (
     no_words,
     title_repeat,
@@ -371,6 +383,7 @@ BLOCK_RULES: tuple[Rule, ...] = (
     promo,
     contributors,
     tags,
+    links,
 )
 
 

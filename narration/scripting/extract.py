@@ -20,13 +20,14 @@ from trafilatura.settings import Document
 
 from narration.article import Article
 from narration.errors import UnreadableArticle
-from narration.scripting.blocks import TextBlock, normalize_space
+from narration.scripting.blocks import BlockRole, TextBlock, normalize_space
 
 # Elements of a CMS body that are never part of the story read aloud.
 _FRAGMENT_DROP = (
     "script", "style", "noscript", "figure", "figcaption", "aside", "iframe", "video", "audio",
     "form", "button", "nav", "footer", "svg", "template", "object", "embed",
 )  # fmt: skip
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # A <br> becomes this separator: source newlines inside a paragraph are only spaces.
 _BREAK = "\u2029"
 _FRAGMENT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd"}
@@ -70,6 +71,8 @@ def extract_page(page: str, *, url: str | None = None) -> PageExtraction:
 
 @lru_cache(maxsize=16)
 def _extract_cached(_digest: bytes, page: str, url: str | None) -> PageExtraction:
+    # lxml refuses a str that still declares its byte encoding; it is decoded already.
+    page = _XML_DECLARATION.sub("", page, count=1)
     try:
         tree = lxml.html.fromstring(page)
     except (etree.ParserError, ValueError) as exc:
@@ -84,6 +87,8 @@ def _extract_cached(_digest: bytes, page: str, url: str | None) -> PageExtractio
         with_metadata=True,
         include_comments=False,
         include_tables=True,
+        # Links are kept only to measure how much of a block is link text.
+        include_links=True,
     )
     if not isinstance(doc, Document) or doc.body is None:
         raise UnreadableArticle("no readable text in the page")
@@ -129,26 +134,20 @@ def _collect(element: etree._Element, blocks: list[TextBlock]) -> None:
         for child in element:
             _collect(child, blocks)
         return
-    if tag == "row":
-        # A table row reads as one line: "DL Larry Ogunjobi 63 85% 1 tackle".
-        cells = [normalize_space("".join(cell.itertext())) for cell in element]
-        text = " ".join(c for c in cells if c)
-        if text:
-            blocks.append(TextBlock(text, tag="row"))
-        return
     if tag == "graphic":
         return
-    text = normalize_space("".join(element.itertext()))
+    if tag == "row":
+        # A table row reads as one line: "DL Larry Ogunjobi 63 85% 1 tackle".
+        text = " ".join(t for cell in element if (t := normalize_space("".join(cell.itertext()))))
+    else:
+        text = normalize_space("".join(element.itertext()))
     if not text:
         return
-    if tag == "head":
-        blocks.append(TextBlock(text, role="heading", tag="head"))
-    elif tag == "item":
-        blocks.append(TextBlock(text, tag="li"))
-    elif tag == "cell":
-        blocks.append(TextBlock(text, tag="cell"))
-    else:
-        blocks.append(TextBlock(text, tag=tag or "p"))
+    linked = sum(len(normalize_space("".join(ref.itertext()))) for ref in element.iter("ref"))
+    density = min(1.0, linked / len(text))
+    role: BlockRole = "heading" if tag == "head" else "paragraph"
+    kind = {"item": "li", "head": "head"}.get(tag, tag or "p")
+    blocks.append(TextBlock(text, role=role, tag=kind, link_density=density))
 
 
 def fragment_blocks(html: str) -> list[TextBlock]:

@@ -32,7 +32,7 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ),
         ("Photo: The summit venue in Kananaskis.", cleanup.CAPTION),
         ("Photograph: Sean Kilpatrick/AP", cleanup.CAPTION),
-        ("Image copyright Getty Images", cleanup.CREDIT),
+        ("Getty Images", cleanup.CREDIT),
         ("Related Article", cleanup.RELATED),
         ("Read more: Lee to visit Tokyo next month", cleanup.RELATED),
         ("SEE MORE: Hong Kong protests: 800 students under siege", cleanup.RELATED),
@@ -59,6 +59,14 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
             cleanup.TAGS,
         ),
         ("• • •", cleanup.NO_WORDS),
+        ("Supported by", cleanup.ADVERT),
+        ("Continue reading the main story", cleanup.ADVERT),
+        ("Credit…Doug Mills/The New York Times", cleanup.CREDIT),
+        ("Image caption Taylor Swift performing at the awards in 2019", cleanup.CAPTION),
+        ("Media playback is unsupported on your device", cleanup.CAPTION),
+        ("Updated Nov. 19, 2019 at 5:45 p.m. ET", cleanup.TIMESTAMP),
+        ("Published 3 hours ago", cleanup.TIMESTAMP),
+        ("Skip to main content", cleanup.UI_MESSAGE),
     ],
 )
 def test_rule_drops_with_reason(text: str, reason: str) -> None:
@@ -78,6 +86,14 @@ def test_rule_drops_with_reason(text: str, reason: str) -> None:
 )
 def test_story_sentences_are_kept(text: str) -> None:
     assert reasons(text) == []
+
+
+def test_block_of_links_points_elsewhere() -> None:
+    linked = TextBlock("Alibaba poised to launch record-breaking listing", link_density=0.9)
+    prose = TextBlock(STORY, link_density=0.2)
+    cleaned = cleanup.clean([prose, linked], cleanup.Context())
+    assert cleaned.blocks == [prose]
+    assert [s.reason for s in cleaned.skipped] == [cleanup.LINKS]
 
 
 def test_caption_printed_twice_drops_both_copies() -> None:
