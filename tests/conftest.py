@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from narration.settings import Settings
+from tests.fakes.cms_server import cms_server  # noqa: F401  (the CMS stand-in fixture)
 from tests.fakes.gtts_server import gtts_server  # noqa: F401  (the Google TTS stand-in fixture)
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
