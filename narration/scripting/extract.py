@@ -8,10 +8,10 @@ the work once.
 from __future__ import annotations
 
 import hashlib
+import threading
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 import lxml.html
 import trafilatura
@@ -65,12 +65,24 @@ def article_from_page(page: str, *, url: str | None = None) -> Article:
 
 
 def extract_page(page: str, *, url: str | None = None) -> PageExtraction:
+    """Main text and metadata of ``page``; the same page is extracted once per process (the
+    URL only helps the first extraction: the body does not depend on it)."""
     digest = hashlib.blake2b(page.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return _extract_cached(digest, page, url)
+    found = _RECENT.get(digest)
+    if found is None:
+        found = _extract(page, url)
+        with _RECENT_LOCK:  # workers may script in threads
+            _RECENT[digest] = found
+            while len(_RECENT) > 16:
+                del _RECENT[next(iter(_RECENT))]
+    return found
 
 
-@lru_cache(maxsize=16)
-def _extract_cached(_digest: bytes, page: str, url: str | None) -> PageExtraction:
+_RECENT: dict[bytes, PageExtraction] = {}
+_RECENT_LOCK = threading.Lock()
+
+
+def _extract(page: str, url: str | None) -> PageExtraction:
     # lxml refuses a str that still declares its byte encoding; it is decoded already.
     page = _XML_DECLARATION.sub("", page, count=1)
     try:
