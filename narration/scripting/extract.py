@@ -8,8 +8,8 @@ the work once.
 from __future__ import annotations
 
 import hashlib
-import threading
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
