@@ -13,7 +13,9 @@ import importlib.util
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import trafilatura
 
@@ -24,13 +26,14 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "dev"
 
 
-def _metric(corpus: Path):  # type: ignore[no-untyped-def]
+def _metric(corpus: Path) -> Callable[[dict[str, Any], dict[str, Any]], dict[str, float]]:
     path = corpus.parent.parent / "tools" / "shingle_f1.py"
     spec = importlib.util.spec_from_file_location("shingle_f1", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.score
+    score: Callable[[dict[str, Any], dict[str, Any]], dict[str, float]] = module.score
+    return score
 
 
 def main() -> None:
