@@ -1,0 +1,80 @@
+"""``narrator narrate`` run as a user runs it: a separate process, configured by environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from narration.loudness import measure
+from narration.transcript import parse_vtt
+from tests.fakes.gtts_server import GttsStandIn
+
+pytestmark = pytest.mark.integration
+
+NARRATOR = Path(sys.executable).parent / "narrator"
+
+
+def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "NARRATOR_AUDIO_CACHE_DIR": str(tmp_path / "cache"), **env}
+    return subprocess.run(
+        [str(NARRATOR), "narrate", *args], capture_output=True, text=True, env=environ, timeout=240
+    )
+
+
+def _check_outputs(out: Path, engine: str) -> None:
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    assert manifest["engines"] == [engine]
+    loudness = measure("ffmpeg", out)
+    assert -17.0 <= loudness.integrated_lufs <= -15.0 and loudness.true_peak_dbtp <= -1.0
+    cues = parse_vtt(out.with_suffix(".vtt").read_text())
+    assert [c[2] for c in cues] == [s["text"] for s in manifest["sentences"]]
+    assert len(cues) > 20
+
+
+def test_narrates_the_seed_offline(seed_article: Path, tmp_path: Path) -> None:
+    out = tmp_path / "seed.mp3"
+    proc = run([str(seed_article), "-o", str(out), "--engine", "espeak"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"{out}  (") and lines[1:] == [
+        str(out.with_suffix(".json")),
+        str(out.with_suffix(".vtt")),
+    ]
+    _check_outputs(out, "espeak")
+
+
+def test_narrates_the_seed_with_gtts(
+    seed_article: Path, tmp_path: Path, gtts_server: GttsStandIn
+) -> None:
+    out = tmp_path / "seed.mp3"
+    proc = run(
+        [str(seed_article), "-o", str(out), "--engine", "gtts"],
+        tmp_path,
+        NARRATOR_GTTS_ENDPOINT=gtts_server.url,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert gtts_server.requests > 20
+    _check_outputs(out, "gtts")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.txt", "-o", "x.mp3"], "missing.txt"),
+        (["{seed}", "-o", "x.wav"], "must end in .mp3"),
+        (["{seed}", "-o", "x.mp3", "--engine", "espeak", "--voice", "no-such-voice"], "voice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    seed_article: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    args = [a.replace("{seed}", str(seed_article)) for a in args]
+    proc = run(args, tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
