@@ -75,9 +75,16 @@ def article_blocks(article: Article) -> list[TextBlock]:
 
 
 def _title_from_first_block(blocks: list[TextBlock]) -> tuple[str, list[TextBlock]]:
-    """Plain text starts with its headline (a short line that is not a sentence run)."""
-    if len(blocks) > 1 and len(blocks[0].text) <= 200:
-        return blocks[0].text, blocks[1:]
+    """Plain text starts with its headline: the first short line that is not page furniture
+    (a copy from a browser may start with a breadcrumb or a tool bar). Furniture before it
+    stays in the body for cleanup to drop and record."""
+    probe = cleanup.Context()
+    for index, block in enumerate(blocks[:5]):
+        if any(rule(block, probe) for rule in cleanup.BLOCK_RULES):
+            continue
+        if len(blocks) > index + 1 and len(block.text) <= 200 and not block.text.endswith("."):
+            return block.text, blocks[:index] + blocks[index + 1 :]
+        break
     return "", blocks
 
 

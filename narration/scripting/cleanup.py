@@ -44,6 +44,7 @@ CONTRIBUTORS = "contributor credit"
 TAGS = "tag list"
 ABOUT = "about-the-publisher boilerplate"
 LINKS = "links to other pages"
+AUTHOR_BIO = "author biography"
 
 _EMAIL = re.compile(
     r"\[?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\[?email(?:\s|&#160;|\u00a0)*protected\]?)\s*\]?",
@@ -424,6 +425,8 @@ def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
             skipped.append(Skipped(block.text, reason))
             skipped.extend(Skipped(b.text, AFTER_SIGNOFF) for b in blocks[index + 1 :])
             break
+        if not reason and index >= len(blocks) - 3 and _is_author_bio(block, ctx):
+            reason = AUTHOR_BIO
         if reason:
             skipped.append(Skipped(block.text, reason))
             continue
@@ -448,6 +451,17 @@ def _similar(a: str, b: str) -> bool:
         return True
     wa, wb = set(ka.split()), set(kb.split())
     return len(wa & wb) / max(len(wa | wb), 1) >= 0.8
+
+
+def _is_author_bio(block: TextBlock, ctx: Context) -> bool:
+    """ "Sarah Kim is a reporter covering diplomacy." at the end names the author again."""
+    author = ctx.byline or ctx.found_byline
+    if not author or len(block.text) > 300:
+        return False
+    first = re.split(r"\s*(?:,|\band\b|&)\s*", author)[0].strip()
+    return bool(first) and bool(
+        re.match(rf"{re.escape(first)}\s+(?:is|was|writes|covers|reports|has been)\b", block.text)
+    )
 
 
 def _is_closing(index: int, blocks: list[TextBlock]) -> bool:

@@ -118,6 +118,17 @@ def test_body_over_the_limit() -> None:
         build_script(article, source="x", settings=Settings(max_body_chars=500))
 
 
+def test_plain_text_headline_after_a_breadcrumb() -> None:
+    text = (
+        "Home > News > World\nLeaders meet in Canada\n"
+        "The two leaders met on Tuesday. They talked for an hour.\n"
+    )
+    script = build_script(parse_article(text.encode()), source="x")
+    assert script.title == "Leaders meet in Canada"
+    assert script.paragraphs == ["The two leaders met on Tuesday. They talked for an hour."]
+    assert [s.reason for s in script.skipped] == ["breadcrumb"]
+
+
 def test_only_furniture_is_no_readable_text() -> None:
     article = parse_article(b"Headline\n\nHome > News > World\n\nShare Tweet Email\n")
     with pytest.raises(UnreadableArticle, match="no readable text"):

@@ -96,6 +96,13 @@ def test_block_of_links_points_elsewhere() -> None:
     assert [s.reason for s in cleaned.skipped] == [cleanup.LINKS]
 
 
+def test_author_bio_at_the_end() -> None:
+    bio = "Sarah Kim is a reporter covering diplomacy for the Korea JoongAng Daily."
+    ctx = cleanup.Context(byline="Sarah Kim")
+    assert reasons(bio, ctx=ctx) == [cleanup.AUTHOR_BIO]
+    assert reasons("Sarah Kim is a name that appears in this story.", ctx=cleanup.Context()) == []
+
+
 def test_caption_printed_twice_drops_both_copies() -> None:
     caption = "Lee shakes hands with Ishiba at the G7 summit in Kananaskis, Canada."
     assert reasons(caption, caption) == [cleanup.REPEATED, cleanup.REPEATED]
