@@ -438,6 +438,8 @@ def _above_story(block: TextBlock, index: int, kept: list[TextBlock], ctx: Conte
     """A heading before the first paragraph is the page's headline or standfirst: the title is
     spoken on its own. (A paragraph that repeats the page description is not dropped: many
     sites describe a story by its first paragraph.)"""
+    if ctx.form != "html":
+        return None  # a CMS body is the story alone: its first heading is a real one
     if block.role == "heading" and not any(b.role == "paragraph" for b in kept):
         return HEADLINE
     return None

@@ -127,8 +127,9 @@ def test_title_repeated_in_body() -> None:
 
 def test_heading_above_the_story_is_the_headline() -> None:
     blocks = [TextBlock("A standfirst above the story", role="heading"), TextBlock(STORY)]
-    cleaned = cleanup.clean(blocks, cleanup.Context())
+    cleaned = cleanup.clean(blocks, cleanup.Context(form="html"))
     assert [s.reason for s in cleaned.skipped] == [cleanup.HEADLINE]
+    assert cleanup.clean(blocks, cleanup.Context(form="cms-json")).skipped == []
     inner = [TextBlock(STORY), TextBlock("The Rukban camp", role="heading")]
     assert cleanup.clean(inner, cleanup.Context()).skipped == []
 
