@@ -82,7 +82,9 @@ _TIMESTAMP = re.compile(
 _URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$|^[\w-]+(?:\.[\w-]+)+/?$", re.I)
 _LEGAL = re.compile(
     r"(?:all rights reserved|non-commercial use|may not be (?:published|reproduced|redistributed)"
-    r"|subscriber agreement|copyright \d{4}|© ?\d{4}"
+    r"|subscriber agreement|copyright \d{4}|© ?\d{4}|\u24d2|무단 ?전재|재배포 ?금지|저작권자"
+    r"|無断(?:転載|複製)|版[权權]所有|alle rechte vorbehalten|tous droits réservés"
+    r"|todos (?:los|os) derechos reservados|todos os direitos reservados|все права защищены"
     r"|order (?:presentation-ready )?(?:copies|reprints))",
     re.I,
 )
@@ -133,7 +135,12 @@ _RELATED = re.compile(
     r"|recommended(?: for you| stories| articles)?|you (?:may|might) also like.*"
     r"|most (?:read|popular|viewed)"
     r"|trending(?: now| stories)?|don'?t miss|editor'?s picks?|top stories|latest (?:news|stories)"
-    r"|further reading|more in .{1,40})\s*[:.!]?$",
+    r"|further reading|more in .{1,40}"
+    # the same boxes in the other languages sites publish in
+    r"|관련 ?기사|関連(?:記事|ニュース)|相[关關](?:新[闻聞]|[阅閱]读)|延伸[阅閱][读讀]"
+    r"|mehr zum thema|lesen sie (?:auch|mehr)|weiterlesen|(?:à )?lire aussi|voir aussi"
+    r"|lea también|leer más|ver también|leia (?:também|mais)|veja também|leggi anche"
+    r"|читайте также|смотрите также)\s*[:.!]?$",
     re.I,
 )
 _RELATED_LEAD = re.compile(
@@ -145,7 +152,8 @@ _RELATED_LEAD = re.compile(
 _SHARE = re.compile(
     r"^(?:share (?:this|on|via|the)\b|share$|follow (?:us|me|him|her|them)\b|click here\b"
     r"|tap here\b|like us on\b|join (?:us|the conversation)\b|download (?:the|our) app\b"
-    r"|copy (?:link|url)|link copied)",
+    r"|copy (?:link|url)|link copied|공유하기|シェアする|teilen\b|partager\b|compartir\b"
+    r"|compartilhar\b|поделиться)",
     re.I,
 )
 _NEWSLETTER = re.compile(
@@ -163,7 +171,8 @@ _COOKIE = re.compile(
 _ADVERT = re.compile(
     r"^(?:advertisement|advert|sponsored(?: content)?|ad|story continues below(?: advertisement)?"
     r"|article continues below(?: advertisement)?|scroll to continue(?: with content)?"
-    r"|supported by|continue reading(?: the main story)?|skip (?:ad|advert))"
+    r"|supported by|continue reading(?: the main story)?|skip (?:ad|advert)"
+    r"|anzeige|werbung|publicité|publicidad|publicidade|pubblicità|реклама|광고|広告)"
     r"\s*[:.]?$",
     re.I,
 )

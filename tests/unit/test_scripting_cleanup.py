@@ -67,6 +67,13 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ("Updated Nov. 19, 2019 at 5:45 p.m. ET", cleanup.TIMESTAMP),
         ("Published 3 hours ago", cleanup.TIMESTAMP),
         ("Skip to main content", cleanup.UI_MESSAGE),
+        ("관련기사", cleanup.RELATED),
+        ("関連記事", cleanup.RELATED),
+        ("Lesen Sie auch:", cleanup.RELATED),
+        ("Читайте также", cleanup.RELATED),
+        ("Anzeige", cleanup.ADVERT),
+        ("저작권자 © 중앙일보 무단전재 및 재배포 금지", cleanup.LEGAL),
+        ("Tous droits réservés", cleanup.LEGAL),
     ],
 )
 def test_rule_drops_with_reason(text: str, reason: str) -> None:
