@@ -26,9 +26,7 @@ def build_script(article: Article, *, source: str, settings: Settings | None = N
     if not title and article.form != "html":
         title, blocks = _title_from_first_block(blocks)
 
-    ctx = cleanup.Context(
-        title=title or None, byline=article.byline, dek=article.dek, form=article.form
-    )
+    ctx = cleanup.Context(title=title or None, byline=article.byline, form=article.form)
     cleaned = cleanup.clean(blocks, ctx)
     skipped.extend(cleaned.skipped)
     body = [b for b in cleaned.blocks if b.role == "paragraph"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from narration.script import Skipped
 from narration.scripting.blocks import TextBlock, normalize_space
@@ -204,7 +204,6 @@ Rule = Callable[[TextBlock, "Context"], str | None]
 class Context:
     title: str | None = None
     byline: str | None = None
-    dek: str | None = None
     form: str = "text"
     found_byline: str | None = None
 
@@ -427,7 +426,7 @@ def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
             repeats.get(index)
             or (ABOUT if in_about else None)
             or next((r for rule in BLOCK_RULES if (r := rule(block, ctx))), None)
-            or _above_story(block, index, kept, ctx)
+            or _above_story(block, kept, ctx)
         )
         if reason == BYLINE and ctx.form == "text" and kept and _is_closing(index, blocks):
             # A sign-off byline ends the story: what follows is the page around it.
@@ -443,7 +442,7 @@ def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
     return Cleaned(kept, skipped, ctx.found_byline)
 
 
-def _above_story(block: TextBlock, index: int, kept: list[TextBlock], ctx: Context) -> str | None:
+def _above_story(block: TextBlock, kept: list[TextBlock], ctx: Context) -> str | None:
     """A heading before the first paragraph is the page's headline or standfirst: the title is
     spoken on its own. (A paragraph that repeats the page description is not dropped: many
     sites describe a story by its first paragraph.)"""
@@ -465,7 +464,7 @@ def _similar(a: str, b: str) -> bool:
 
 
 def _is_author_bio(block: TextBlock, ctx: Context) -> bool:
-    """ "Sarah Kim is a reporter covering diplomacy." at the end names the author again."""
+    """A closing line that names the author again ("Sarah Kim is a reporter covering ...")."""
     author = ctx.byline or ctx.found_byline
     if not author or len(block.text) > 300:
         return False
@@ -507,9 +506,7 @@ def _strip_emails(block: TextBlock, skipped: list[Skipped]) -> TextBlock:
         return block
     for match in _EMAIL.finditer(block.text):
         skipped.append(Skipped(match.group(0).strip(), EMAIL))
-    text = normalize_space(_EMAIL_BRACKETS.sub(" ", block.text))
-    text = normalize_space(_EMAIL.sub(" ", text))
-    return TextBlock(text, block.role, block.tag)
+    return replace(block, text=strip_emails_text(block.text))
 
 
 def strip_emails_text(text: str) -> str:
