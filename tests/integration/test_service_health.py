@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def app_settings(settings: Settings, fresh_redis_db: str) -> Settings:
+def app_settings(settings: Settings, leased_redis_db: str) -> Iterator[Settings]:
     settings.audio_cache_dir.mkdir(parents=True, exist_ok=True)
-    yield settings.model_copy(update={"redis_url": fresh_redis_db})
+    yield settings.model_copy(update={"redis_url": leased_redis_db})
     dispose_all()
 
 

@@ -6,20 +6,19 @@ request: that is how these tests see which chunks were synthesized, and how ofte
 
 from __future__ import annotations
 
+import io
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from mutagen.mp3 import MP3
 
-from narration.catalog.db import dispose_all
 from narration.settings import Settings
-from service.app import create_app
 from tests.fakes.gtts_server import GttsStandIn
-from tests.integration.worker_process import await_condition, celery_worker, http_server
+from tests.integration.worker_process import await_condition
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -37,29 +36,6 @@ PARAGRAPHS = [
     "Commuters welcomed the news, saying the detour had added half an hour to their trips.",
     "The city council said the project finished two weeks early and under its budget.",
 ]
-
-
-@pytest.fixture
-def service_settings(tmp_path: Path, fresh_redis_db: str, gtts_server: GttsStandIn) -> Settings:
-    return Settings(
-        redis_url=fresh_redis_db,
-        database_url=f"sqlite:///{tmp_path / 'catalog.sqlite3'}",
-        audio_cache_dir=tmp_path / "audio",
-        engine="gtts",
-        gtts_endpoint=gtts_server.url,
-        tts_rate_limit=1000.0,
-        outro_text=None,
-        api_keys=["test-key"],
-    )
-
-
-@pytest.fixture
-def service(service_settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """The API on a loopback port and one worker process, sharing Redis, catalog and store."""
-    app = create_app(service_settings)
-    with celery_worker(service_settings, tmp_path), http_server(app) as base:
-        yield base
-    dispose_all()
 
 
 def wait_ready(base: str, article_id: str) -> dict[str, Any]:
@@ -98,6 +74,15 @@ def test_seed_article_is_narrated_by_a_worker_process(
     assert status["duration_ms"] > 60_000
     mp3 = service_settings.audio_cache_dir / status["audio_url"].rsplit("/", 1)[1]
     assert mp3.stat().st_size == status["bytes"]
+
+    # What a player does: Safari's two-byte probe, then the whole file.
+    probe = requests.get(status["audio_url"], headers={"Range": "bytes=0-1"}, timeout=10)
+    assert probe.status_code == 206
+    assert probe.headers["Content-Range"] == f"bytes 0-1/{status['bytes']}"
+    whole = requests.get(status["audio_url"], timeout=30)
+    assert whole.status_code == 200 and len(whole.content) == status["bytes"]
+    info = MP3(io.BytesIO(whole.content)).info
+    assert info.length * 1000 == pytest.approx(status["duration_ms"], abs=100)
     assert gtts_server.requests >= status["chunks_total"]
 
     # Asked again for the same content: the current audio, no new job, no engine request.

@@ -1,0 +1,82 @@
+"""Fixtures for tests that run the whole service: the API on a loopback port and a real Celery
+worker process, sharing one Redis database, catalog and audio store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from narration.catalog.db import dispose_all
+from narration.redisconn import client_for
+from narration.settings import Settings
+from service.app import create_app
+from tests.fakes.gtts_server import GttsStandIn
+from tests.integration.worker_process import await_condition, celery_worker, http_server
+
+LEASE_DBS = range(1, 15)
+LEASE_S = 900
+
+
+@pytest.fixture
+def leased_redis_db(redis_url: str) -> Iterator[str]:
+    """A Redis database no other test run on this machine uses meanwhile, flushed before use.
+
+    Test runs of several checkouts share the machine's Redis; two worker processes on one
+    database would take each other's tasks. A lease key in database 0 (``SET NX`` with an
+    expiry, so a crashed run frees it) gives each test its own database among 1-14.
+    """
+    if redis_url.startswith("redis+socket://"):
+        yield redis_url  # an embedded server of our own: nobody else uses it
+        return
+    base = redis_url.rsplit("/", 1)[0]
+    leases = client_for(f"{base}/0")
+    token = uuid.uuid4().hex
+
+    def take() -> int | None:
+        for db in LEASE_DBS:
+            if leases.set(f"narrator-test-lease:{db}", token, nx=True, ex=LEASE_S):
+                return db
+        return None
+
+    db = await_condition(take, timeout=120, what="a free Redis database", interval=0.5)
+    url = f"{base}/{db}"
+    client_for(url).flushdb()
+    try:
+        yield url
+    finally:
+        client_for(url).flushdb()
+        if leases.get(f"narrator-test-lease:{db}") == token.encode():
+            leases.delete(f"narrator-test-lease:{db}")
+
+
+@pytest.fixture
+def service_settings(tmp_path: Path, leased_redis_db: str, gtts_server: GttsStandIn) -> Settings:
+    return Settings(
+        redis_url=leased_redis_db,
+        database_url=f"sqlite:///{tmp_path / 'catalog.sqlite3'}",
+        audio_cache_dir=tmp_path / "audio",
+        engine="gtts",
+        gtts_endpoint=gtts_server.url,
+        tts_rate_limit=1000.0,
+        outro_text=None,
+        api_keys=["test-key"],
+        webhook_secret="whsec-test",
+    )
+
+
+@pytest.fixture
+def worker(service_settings: Settings, tmp_path: Path) -> Iterator[None]:
+    """One Celery worker process for ``service_settings``."""
+    with celery_worker(service_settings, tmp_path):
+        yield
+    dispose_all()
+
+
+@pytest.fixture
+def service(service_settings: Settings, worker: None) -> Iterator[str]:
+    """The API on a loopback port, with a worker, sharing Redis, catalog and store."""
+    with http_server(create_app(service_settings)) as base:
+        yield base
