@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import lxml.html
@@ -25,7 +25,7 @@ from narration.scripting.blocks import BlockRole, TextBlock, normalize_space
 # Elements of a CMS body that are never part of the story read aloud.
 _FRAGMENT_DROP = (
     "script", "style", "noscript", "figure", "figcaption", "aside", "iframe", "video", "audio",
-    "form", "button", "nav", "footer", "svg", "template", "object", "embed",
+    "form", "button", "nav", "footer", "svg", "template", "object", "embed", "head", "title",
 )  # fmt: skip
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # A <br> becomes this separator: source newlines inside a paragraph are only spaces.
@@ -44,7 +44,6 @@ class PageExtraction:
     image_url: str | None = None
     section: str | None = None
     dek: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def article_from_page(page: str, *, url: str | None = None) -> Article:

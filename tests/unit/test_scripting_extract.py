@@ -55,6 +55,11 @@ def test_fragment_drops_figures_and_splits_on_breaks() -> None:
     ]
 
 
+def test_fragment_that_is_a_whole_document_keeps_only_the_body() -> None:
+    blocks = fragment_blocks("<html><head><title>T</title></head><body><p>One.</p></body></html>")
+    assert [b.text for b in blocks] == ["One."]
+
+
 def test_plain_text_lines_and_wrapped_paragraphs() -> None:
     browser_copy = "Headline\n\nHome > News\nFirst paragraph.\nSecond paragraph.\n"
     assert [b.text for b in text_blocks(browser_copy)] == [
