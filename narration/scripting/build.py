@@ -23,7 +23,9 @@ def build_script(article: Article, *, source: str, settings: Settings | None = N
     blocks = article_blocks(article)
     title = normalize_space(article.title or "")
     skipped: list[Skipped] = []
-    if not title and article.form != "html":
+    if not title and blocks and blocks[0].role == "heading":
+        title, blocks = blocks[0].text, blocks[1:]
+    elif not title and article.form != "html":
         title, blocks = _title_from_first_block(blocks)
 
     ctx = cleanup.Context(title=title or None, byline=article.byline, form=article.form)
@@ -65,7 +67,7 @@ def build_script(article: Article, *, source: str, settings: Settings | None = N
 
 def article_blocks(article: Article) -> list[TextBlock]:
     """The body of any form as blocks, before cleanup."""
-    if article.form == "html" and article.body_html is not None:
+    if article.form == "html" and article.body_html and extract.is_whole_page(article.body_html):
         return list(extract.extract_page(article.body_html, url=article.canonical_url).blocks)
     if article.body_html is not None:
         return extract.fragment_blocks(article.body_html)

@@ -27,6 +27,7 @@ _FRAGMENT_DROP = (
     "script", "style", "noscript", "figure", "figcaption", "aside", "iframe", "video", "audio",
     "form", "button", "nav", "footer", "svg", "template", "object", "embed", "head", "title",
 )  # fmt: skip
+_WHOLE_PAGE = re.compile(r"<(?:html|head|body)[\s>]", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # A <br> becomes this separator: source newlines inside a paragraph are only spaces.
 _BREAK = "\u2029"
@@ -46,8 +47,16 @@ class PageExtraction:
     dek: str | None = None
 
 
+def is_whole_page(html: str) -> bool:
+    """A page has a document around its story; a fragment ("<p>..</p><p>..</p>") is a body."""
+    return bool(_WHOLE_PAGE.search(html[:65536]))
+
+
 def article_from_page(page: str, *, url: str | None = None) -> Article:
-    """An Article from a whole HTML page: metadata now, the body blocks when it is scripted."""
+    """An Article from an HTML page: metadata now, the body blocks when it is scripted. A
+    fragment is a story body already: it is read whole, without main-text extraction."""
+    if not is_whole_page(page):
+        return Article(form="html", body_html=page, canonical_url=url)
     found = extract_page(page, url=url)
     return Article(
         form="html",

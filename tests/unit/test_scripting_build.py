@@ -105,6 +105,18 @@ def test_html_page() -> None:
     assert script.sections[0].paragraphs[0].sentences[1].text == "두 정상은 협력을 강조했다."
 
 
+def test_html_fragment_is_read_whole() -> None:
+    fragment = (
+        b"<p>Short text here. Another sentence.</p><figure><figcaption>Cap</figcaption></figure>"
+    )
+    script = build_script(parse_article(fragment, content_type="text/html"), source="x")
+    assert script.paragraphs == ["Short text here. Another sentence."]
+    headed = b"<h1>Road closed</h1><p>The council voted on Tuesday to close the road.</p>"
+    script = build_script(parse_article(headed, content_type="text/html"), source="x")
+    assert script.title == "Road closed"
+    assert script.paragraphs == ["The council voted on Tuesday to close the road."]
+
+
 def test_page_with_no_text() -> None:
     with pytest.raises(UnreadableArticle, match="no readable text"):
         build_script(
