@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 from pathlib import Path
 
@@ -33,11 +35,14 @@ def write_nginx_conf(prefix: Path, *, port: int, upstream: str, audio_dir: Path)
     (prefix / "narrator.conf").write_text(server)
     temp = prefix / "tmp"
     conf = prefix / "nginx.conf"
+    # As root, nginx's workers would drop to "nobody", who cannot read pytest's private tmp dirs.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
     conf.write_text(
         f"""
+{user}
 worker_processes 1;
 pid {prefix / "nginx.pid"};
-error_log {prefix / "error.log"} info;
+error_log {prefix / "error.log"} notice;
 events {{ worker_connections 512; }}
 http {{
     access_log {prefix / "access.log"};
