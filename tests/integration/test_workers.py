@@ -15,10 +15,13 @@ from typing import Any
 import pytest
 import requests
 from mutagen.mp3 import MP3
+from sqlalchemy import select
 
+from narration.catalog import Narration, session_scope
 from narration.settings import Settings
+from service.app import create_app
 from tests.fakes.gtts_server import GttsStandIn
-from tests.integration.worker_process import await_condition
+from tests.integration.worker_process import await_condition, celery_worker, http_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -145,3 +148,38 @@ def test_twenty_concurrent_posts_start_one_job(service: str, gtts_server: GttsSt
     # Every piece of text was sent to the engine exactly once.
     assert gtts_server.requests == len(gtts_server.texts) == len(set(gtts_server.texts))
     assert gtts_server.requests >= len(PARAGRAPHS) + 2
+
+
+def test_breaking_news_is_narrated_before_an_archive_backfill(
+    service_settings: Settings, tmp_path: Path
+) -> None:
+    archive = [f"archive-{n}" for n in range(4)]
+    with http_server(create_app(service_settings)) as base:
+        for n, article_id in enumerate(archive):
+            paragraphs = [
+                f"Archive story {n}, part {p}: {text}" for p, text in enumerate(PARAGRAPHS)
+            ]
+            put_text(base, article_id, story(paragraphs, f"From the archive, number {n}"))
+        put_text(base, "breaking", story(["Breaking: the harbour bridge closed again tonight."]))
+
+        # Everything is queued before any worker runs: the backfill first, then the news.
+        batch = requests.post(
+            f"{base}/v1/narrations:batch", json={"ids": archive}, headers=AUTH, timeout=60
+        )
+        assert batch.status_code == 202
+        assert [r["status"] for r in batch.json()["results"]] == [202] * len(archive)
+        breaking = requests.post(
+            f"{base}/v1/articles/breaking/narration",
+            json={"priority": "high"},
+            headers=AUTH,
+            timeout=60,
+        )
+        assert breaking.status_code == 202 and breaking.json()["priority"] == "high"
+
+        with celery_worker(service_settings, tmp_path, concurrency=1):
+            for article_id in [*archive, "breaking"]:
+                wait_ready(base, article_id)
+
+    with session_scope(service_settings.catalog_url) as session:
+        ready_at = {row.article_id: row.ready_at for row in session.scalars(select(Narration))}
+    assert all(ready_at["breaking"] < ready_at[article_id] for article_id in archive), ready_at
