@@ -16,7 +16,7 @@ from pathlib import Path
 
 from narration.audio import AudioToolError
 
-LIMITER_MARGIN_DB = 1.0
+LIMITER_MARGIN_DB = 1.5
 """Headroom the limiter keeps below the true-peak ceiling: it limits sample peaks, and both
 inter-sample peaks and the MP3 encoder can overshoot them."""
 SILENCE_LUFS = -70.0
@@ -26,6 +26,7 @@ SILENCE_LUFS = -70.0
 class Loudness:
     integrated_lufs: float
     true_peak_dbtp: float
+    """``nan`` when not measured (the 4x oversampling costs twice the loudness scan)."""
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,7 @@ class Normalization:
     """Sample-peak ceiling handed to the limiter."""
 
     def filters(self) -> str:
-        """The ffmpeg audio filter chain that applies it (after resampling to the output rate,
-        so the limiter sees the signal the encoder will)."""
+        """The ffmpeg audio filter chain that applies it."""
         limit = min(1.0, max(0.0625, 10 ** (self.limit_dbfs / 20)))
         return (
             f"volume={self.gain_db:.2f}dB,"
@@ -62,22 +62,33 @@ _I = re.compile(r"^\s*I:\s+(-?[\d.]+|-inf|nan)\s+LUFS", re.M)
 _PEAK = re.compile(r"^\s*Peak:\s+(-?[\d.]+|-inf|nan)\s+dBFS", re.M)
 
 
-def parse_ebur128(log: str) -> Loudness:
-    """The summary of ffmpeg's ``ebur128=peak=true`` filter, from its log."""
+def parse_ebur128(log: str, *, true_peak: bool = True) -> Loudness:
+    """The summary of ffmpeg's ``ebur128`` filter (``peak=true`` for the true peak), from its
+    log."""
     summary = log[log.rfind("Summary:") :]
     i, peak = _I.search(summary), _PEAK.search(summary)
-    if not summary or i is None or peak is None:
+    if not summary or i is None or (true_peak and peak is None):
         raise AudioToolError("ffmpeg ebur128 printed no loudness summary")
-    return Loudness(float(i.group(1)), float(peak.group(1)))
+    return Loudness(float(i.group(1)), float(peak.group(1)) if peak else math.nan)
 
 
-def measure(ffmpeg: str, source: Path, input_args: list[str] | None = None) -> Loudness:
+def measure(
+    ffmpeg: str,
+    source: Path,
+    input_args: list[str] | None = None,
+    filters: str | None = None,
+    *,
+    true_peak: bool = True,
+) -> Loudness:
     """Integrated loudness and true peak of ``source`` (any format ffmpeg reads; headerless
-    PCM needs ``input_args`` such as ``-f s16le -ar 24000 -ac 1``)."""
+    PCM needs ``input_args`` such as ``-f s16le -ar 24000 -ac 1``), after ``filters`` if
+    given -- a dry run of processing without paying for an encode."""
     cmd = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", *(input_args or []), "-i", str(source)]
-    cmd += ["-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"]
+    chain = f"{filters}," if filters else ""
+    scan = "ebur128=peak=true:framelog=verbose" if true_peak else "ebur128=framelog=verbose"
+    cmd += ["-af", f"{chain}{scan}", "-f", "null", "-"]
     proc = subprocess.run(cmd, capture_output=True, check=False)
     log = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
         raise AudioToolError(f"ffmpeg could not measure loudness: {log.strip()[-200:]}")
-    return parse_ebur128(log)
+    return parse_ebur128(log, true_peak=true_peak)

@@ -86,9 +86,9 @@ def stitch_narration(plan: NarrationPlan, store: AudioStore, settings: Settings)
     try:
         with os.fdopen(fd, "wb") as fh:
             timeline = _assemble(plan, store, keys, ffmpeg, fh)
-        measured = measure(ffmpeg, raw, _RAW)
+        measured = measure(ffmpeg, raw, _RAW, true_peak=False)
         norm = plan_normalization(measured, spec["target_lufs"], spec["true_peak_dbtp"])
-        mp3_tmp, loudness, norm = _encode(ffmpeg, raw, norm, spec)
+        mp3_tmp, loudness, norm = _encode(ffmpeg, raw, measured, norm, spec)
     finally:
         raw.unlink(missing_ok=True)
     try:
@@ -190,33 +190,66 @@ def _assemble(
     return _Timeline(position, blocks, chunk_spans)
 
 
+DRY_RUN_TOLERANCE = 0.25
+FILE_TOLERANCE = 0.5
+"""LU off target accepted after a dry run and in the file (the product promises 1)."""
+
+
 def _encode(
-    ffmpeg: str, raw: Path, norm: Normalization, spec: dict[str, Any]
+    ffmpeg: str, raw: Path, measured: Loudness, norm: Normalization, spec: dict[str, Any]
 ) -> tuple[Path, Loudness, Normalization]:
-    """Encode once and check the result. The limiter watches sample peaks and takes some
-    loudness away when it works hard, so if the true peak came out above the ceiling, or the
-    loudness more than half an LU under the target, encode again with the limit or the gain
-    corrected by the measured miss (at most twice more)."""
+    """Settle gain and limit on dry runs (filters and measurement at the working rate, no
+    encode), encode once, and check the file; encode again only if the file misses.
+
+    The limiter watches sample peaks and takes loudness away when it works hard, so a gain
+    computed from the unprocessed measurement undershoots; the dry runs correct it by the
+    measured miss divided by the observed slope (loudness gained per dB of gain). In the
+    encode the limiter runs at the output rate, where inter-sample peaks are smaller than at
+    the working rate; its margin below the ceiling covers the rest."""
     ceiling = float(spec["true_peak_dbtp"])
     target = float(spec["target_lufs"])
+    norm = _settle(ffmpeg, raw, measured, norm, target)
     fd, name = tempfile.mkstemp(dir=raw.parent, prefix=".stitch-", suffix=".mp3")
     os.close(fd)
     out = Path(name)
     for _ in range(3):
-        filters = f"aresample={spec['sample_rate']},{norm.filters()}"
-        args = [*_RAW, "-i", str(raw), "-af", filters, "-ar", str(spec["sample_rate"])]
-        args += ["-ac", "1", "-c:a", "libmp3lame", "-b:a", f"{spec['bitrate_kbps']}k"]
+        chain = f"aresample={spec['sample_rate']},{norm.filters()}"
+        args = [*_RAW, "-i", str(raw), "-af", chain, "-ar", str(spec["sample_rate"]), "-ac", "1"]
+        args += ["-c:a", "libmp3lame", "-b:a", f"{spec['bitrate_kbps']}k"]
         args += ["-id3v2_version", "0", "-y", "-f", "mp3", str(out)]
         run_ffmpeg(ffmpeg, args)
         result = measure(ffmpeg, out)
         if result.true_peak_dbtp > ceiling:
             excess = result.true_peak_dbtp - ceiling + 0.2
             norm = Normalization(norm.gain_db, norm.limit_dbfs - excess)
-        elif norm.gain_db and result.integrated_lufs < target - 0.5:
+        elif norm.gain_db and abs(result.integrated_lufs - target) > FILE_TOLERANCE:
             norm = Normalization(norm.gain_db + target - result.integrated_lufs, norm.limit_dbfs)
         else:
             break
     return out, result, norm
+
+
+def _settle(
+    ffmpeg: str, raw: Path, measured: Loudness, norm: Normalization, target: float
+) -> Normalization:
+    """Dry runs at the working rate, measuring loudness only: the limiter's effect on loudness
+    hardly depends on the rate, and the true peak is checked on the encoded file."""
+    last = (0.0, measured.integrated_lufs)
+    for n in range(5):
+        trial = measure(ffmpeg, raw, _RAW, norm.filters(), true_peak=False)
+        miss = target - trial.integrated_lufs
+        if not norm.gain_db or abs(miss) <= DRY_RUN_TOLERANCE:
+            break
+        if n == 0:
+            # Without limiting, loudness follows gain 1:1; what the limiter took on the first
+            # step says how steeply it will keep taking.
+            lost = measured.integrated_lufs + norm.gain_db - trial.integrated_lufs
+            slope = 1.0 if lost < 0.3 else 0.6
+        else:
+            slope = (trial.integrated_lufs - last[1]) / (norm.gain_db - last[0] or 1.0)
+        last = (norm.gain_db, trial.integrated_lufs)
+        norm = Normalization(norm.gain_db + miss / min(1.0, max(0.3, slope)), norm.limit_dbfs)
+    return norm
 
 
 def _manifest(

@@ -22,7 +22,7 @@ def test_parse_ebur128_summary() -> None:
 def test_gain_brings_loudness_to_target() -> None:
     norm = plan_normalization(Loudness(-23.4, -4.2), -16.0, -1.0, margin_db=1.0)
     assert norm.gain_db == pytest.approx(7.4)
-    assert norm.limit_dbfs == pytest.approx(-2.0)
+    assert norm.limit_dbfs == pytest.approx(-2.0)  # margin given explicitly
     assert "volume=7.40dB" in norm.filters()
     assert "alimiter=limit=0.7943" in norm.filters()
     assert "level=disabled" in norm.filters()

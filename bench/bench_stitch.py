@@ -1,0 +1,123 @@
+"""Stitching cost against its floor: one ffmpeg encode of the same audio.
+
+For synthetic narrations of 5, 15 and 60 minutes (espeak chunks, repeated), each size in a
+fresh process so peak memory is its own, this prints:
+
+- stitch: wall time of ``stitch_narration`` (decode every chunk, join, measure loudness,
+  encode with gain and limiter, check the result, tag, write manifest and transcript), and
+  peak RSS of the Python process and of the largest ffmpeg child;
+- baseline: one ffmpeg encode of the identical PCM to the same MP3 settings;
+- the ratio of the two, and the time per minute of audio (flat when stitching is linear).
+
+Run: ``.venv/bin/python bench/bench_stitch.py [MINUTES ...]``
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SENTENCE = (
+    "Paragraph {p}, sentence {s}: the harbor bridge reopened after two years of repairs, "
+    "and officials said the work came in under budget."
+)
+DISTINCT_PARAGRAPHS = 24
+
+
+def _one(minutes: float) -> dict[str, float]:
+    from narration.audio import find_ffmpeg, run_ffmpeg
+    from narration.pipeline import synthesize_missing
+    from narration.plan import plan_narration
+    from narration.script import Paragraph, Script, Section, Sentence
+    from narration.settings import Settings
+    from narration.stitch import RATE, _assemble, stitch_narration
+    from narration.store import AudioStore
+
+    work = Path(tempfile.mkdtemp(prefix="bench-stitch-"))
+    settings = Settings(engine="espeak", audio_cache_dir=work / "cache", outro_text=None)
+    store = AudioStore(settings.audio_cache_dir)
+    ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
+
+    def script(paragraphs: int) -> Script:
+        paras = [
+            Paragraph(
+                [
+                    Sentence(t, t)
+                    for t in (SENTENCE.format(p=p % DISTINCT_PARAGRAPHS, s=s) for s in range(3))
+                ]
+            )
+            for p in range(paragraphs)
+        ]
+        return Script("bench", "Benchmark narration", None, "en", [Section(None, paras)])
+
+    # Size the article: measure one paragraph cycle, then repeat to the wanted length.
+    probe = plan_narration(script(DISTINCT_PARAGRAPHS), settings)
+    synthesize_missing(probe, store, settings)
+    cycle_s = sum(store.chunk_meta(c.key)["samples"] for c in probe.chunks) / RATE
+    cycle_s += 0.75 * len(probe.chunks)
+    paragraphs = max(1, round(minutes * 60 / cycle_s * DISTINCT_PARAGRAPHS))
+    plan = plan_narration(script(paragraphs), settings)
+    synthesize_missing(plan, store, settings)
+
+    start = time.perf_counter()
+    result = stitch_narration(plan, store, settings)
+    stitch_s = time.perf_counter() - start
+    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    raw = work / "same.raw"
+    keys = [c.key for c in plan.chunks]
+    with raw.open("wb") as fh:
+        _assemble(plan, store, keys, ffmpeg, fh)
+    args = ["-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", str(raw), "-ar", "44100"]
+    args += ["-c:a", "libmp3lame", "-b:a", "64k", "-y", str(work / "baseline.mp3")]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    run_ffmpeg(ffmpeg, args)
+    baseline_s = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(["rm", "-rf", str(work)], check=False)
+    return {
+        "audio_min": result.duration_ms / 60_000,
+        "chunks": len(plan.chunks),
+        "stitch_s": stitch_s,
+        "baseline_s": baseline_s,
+        "stitch_rss_mb": self_rss,
+        "ffmpeg_rss_mb": child_rss,
+        "baseline_cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+    }
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        print(json.dumps(_one(float(sys.argv[2]))))
+        return
+    sizes = [float(a) for a in sys.argv[1:]] or [5.0, 15.0, 60.0]
+    print(
+        f"{'audio':>7} {'chunks':>6} {'stitch':>8} {'1 encode':>9} {'ratio':>6} "
+        f"{'s/min':>6} {'py RSS':>8} {'ffmpeg RSS':>10}"
+    )
+    for minutes in sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(minutes)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"{r['audio_min']:6.1f}m {r['chunks']:6d} {r['stitch_s']:7.1f}s "
+            f"{r['baseline_s']:8.1f}s "
+            f"{r['stitch_s'] / r['baseline_s']:6.2f} {r['stitch_s'] / r['audio_min']:6.2f} "
+            f"{r['stitch_rss_mb']:6.0f}MB {r['ffmpeg_rss_mb']:8.0f}MB",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
