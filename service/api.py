@@ -13,12 +13,13 @@ from typing import Any
 from celery import Celery
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from narration import logs
 from narration.article import Article as ParsedArticle
 from narration.catalog import articles, narrations, session_scope
 from narration.catalog.models import Narration, NarrationState
 from narration.errors import NarrationError, UnreadableArticle
 from narration.jobs import PRIORITIES, Priority, Requested, request_narration
-from narration.scripting import parse_article
+from narration.scripting import build_script, parse_article
 from narration.settings import Settings
 from narration.sources import ArticleNotFound, ArticleSourceError, pull_article
 from service.auth import write_access
@@ -177,6 +178,9 @@ def narrate_article(article_id: str, options: dict[str, Any]) -> Requested:
         article_id=article_id,
         **options,
     )
+    logs.update_context(
+        narration_id=requested.narration.id, narration_key=requested.narration.narration_key
+    )
     start_job(requested, options["priority"])
     return requested
 
@@ -245,7 +249,9 @@ def put_article(article_id: str) -> Response:
         parsed = parse_article(
             body, content_type=request.content_type, max_bytes=settings.max_article_bytes
         )
-    except UnreadableArticle as exc:
+        # Scripting now refuses what could never be narrated, and names the untitled.
+        script = build_script(parsed, source=f"cms:{article_id}", settings=settings)
+    except NarrationError as exc:
         field = f"body.{exc.field}" if exc.field else "body"
         raise ApiError(422, str(exc), field=field) from exc
     with session_scope(settings.catalog_url) as session:
@@ -257,6 +263,7 @@ def put_article(article_id: str) -> Response:
             body=body,
             content_type=request.content_type or "application/octet-stream",
             source="pushed",
+            script=script,
         )
     response = jsonify(article_json(article_id))
     response.status_code = 200 if existed else 201
@@ -365,6 +372,9 @@ def post_narrations() -> Response:
         raise ApiError(422, str(exc), field=exc.field or "text") from exc
     requested = request_narration(
         current_settings(), audio_store(), article, source="on-demand", **options
+    )
+    logs.update_context(
+        narration_id=requested.narration.id, narration_key=requested.narration.narration_key
     )
     start_job(requested, options["priority"])
     row = requested.narration

@@ -16,11 +16,19 @@ Start a worker with ``celery -A workers.celery_app worker``. Reliability choices
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, worker_init, worker_process_init
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+)
 
+from narration import logs
 from narration.logs import configure_logging
 from narration.redisconn import redis_url
 from narration.settings import Settings, get_settings
@@ -95,3 +103,30 @@ def _fresh_connections(**_: Any) -> None:
     from narration.catalog.db import dispose_all
 
     dispose_all()
+
+
+_log_tokens: dict[str, Any] = {}
+
+
+def _task_log_fields(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """The narration a task works on, from its arguments (IDs and keys, by position)."""
+    if name in ("narration.synthesize", "narration.stitch") and len(args) >= 2:
+        return {"narration_id": args[0], "narration_key": args[1]}
+    if name == "narration.publish" and len(args) >= 2:
+        return {"narration_id": args[1]}
+    return {}
+
+
+@task_prerun.connect
+def _bind_task_context(task_id: str, task: Any, args: tuple[Any, ...] = (), **_: Any) -> None:
+    fields = _task_log_fields(task.name, tuple(args or ()))
+    _log_tokens[task_id] = logs.push(task_id=task_id, task=task.name, **fields)
+
+
+@task_postrun.connect
+def _unbind_task_context(task_id: str, **_: Any) -> None:
+    token = _log_tokens.pop(task_id, None)
+    if token is not None:
+        # A token set in another thread's context cannot be reset there; that context is gone.
+        with contextlib.suppress(ValueError):
+            logs.pop(token)

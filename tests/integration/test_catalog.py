@@ -143,3 +143,24 @@ def test_failed_narration_asked_again_restarts_once(catalog: str) -> None:
         _, start = narrations.create_or_get(s, spec())
         assert not start
         assert narrations.counts_by_state(s)["queued"] == 1
+
+
+def test_concurrent_puts_of_a_new_article_make_one_row(catalog: str) -> None:
+    def put(n: int) -> bool:
+        body = f"<p>version {n}</p>".encode()
+        with session_scope(catalog) as s:
+            _, changed = articles.upsert_article(
+                s,
+                "new",
+                ParsedArticle(form="html", title=f"T{n}", body_html=body.decode()),
+                body=body,
+                content_type="text/html",
+                source="pushed",
+            )
+            return changed
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(put, range(8)))
+    assert all(results)
+    with session_scope(catalog) as s:
+        assert len(articles.list_articles(s)) == 1

@@ -238,3 +238,17 @@ def test_unknown_routes_and_methods_are_problems(client: FlaskClient) -> None:
     wrong = client.delete("/v1/articles/a")
     assert wrong.status_code == 405
     assert "GET" in wrong.headers["Allow"]
+
+
+def test_plain_text_article_takes_its_title_and_language_from_the_script(
+    client: FlaskClient,
+) -> None:
+    text = (
+        "Harbour bridge reopens after repairs\n\n"
+        "The harbour bridge reopened to traffic on Monday morning after eight months of work.\n\n"
+        "Engineers replaced the worn cables and repainted the steel towers.\n"
+    )
+    response = client.put("/v1/articles/plain", data=text, content_type="text/plain", headers=AUTH)
+    assert response.status_code == 201
+    assert response.json["title"] == "Harbour bridge reopens after repairs"
+    assert response.json["lang"] == "en"
