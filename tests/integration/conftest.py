@@ -53,10 +53,21 @@ def leased_redis_db(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def service_settings(tmp_path: Path, leased_redis_db: str, gtts_server: GttsStandIn) -> Settings:
+def catalog_backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The service tests' catalog: SQLite, or PostgreSQL where a test is parametrized with
+    ``@pytest.mark.parametrize("catalog_backend", ["sqlite", "postgresql"], indirect=True)``."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+
+
+@pytest.fixture
+def service_settings(
+    tmp_path: Path, leased_redis_db: str, gtts_server: GttsStandIn, catalog_backend: str
+) -> Settings:
     return Settings(
         redis_url=leased_redis_db,
-        database_url=f"sqlite:///{tmp_path / 'catalog.sqlite3'}",
+        database_url=catalog_backend,
         audio_cache_dir=tmp_path / "audio",
         engine="gtts",
         gtts_endpoint=gtts_server.url,

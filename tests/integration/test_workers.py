@@ -129,6 +129,7 @@ def test_editing_one_paragraph_resynthesizes_only_its_chunks(
     assert redirect.headers["Location"] == second["audio_url"]
 
 
+@pytest.mark.parametrize("catalog_backend", ["sqlite", "postgresql"], indirect=True)
 def test_twenty_concurrent_posts_start_one_job(service: str, gtts_server: GttsStandIn) -> None:
     assert put_text(service, "concurrent", story(PARAGRAPHS, "Twenty at once")).status_code == 201
     barrier = threading.Barrier(20)
