@@ -98,6 +98,7 @@ def test_stitched_narration_is_in_spec(ffmpeg_settings: Settings) -> None:
 
     # MP3: CBR 64 kbps mono 44.1 kHz; duration agrees with the manifest.
     info = MP3(mp3).info
+    assert info is not None
     assert (info.sample_rate, info.channels, info.bitrate) == (44_100, 1, 64_000)
     decoded_ms = decode(ffmpeg, mp3, 44_100).size / 44.1
     assert abs(decoded_ms - manifest["duration_ms"]) <= 50

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from narration.chunks import Voice, chunk_key, make_chunks, pack, split_text
+from narration.chunks import PauseHint, Voice, chunk_key, make_chunks, pack, split_text
 
 VOICE = Voice("gtts", "gtts-2.5.4", "com", "en", 1.0)
 
@@ -32,7 +32,9 @@ def test_a_word_longer_than_the_limit_stays_whole() -> None:
 
 
 def test_pack_keeps_sentences_whole_under_the_limit() -> None:
-    blocks = [(f"Sentence number {i} is here.", "sentence") for i in range(20)]
+    blocks: list[tuple[str, PauseHint]] = [
+        (f"Sentence {i} is here.", "sentence") for i in range(20)
+    ]
     groups = pack(blocks, 100)
     assert all(len(" ".join(p.spoken for p in g)) <= 100 for g in groups)
     assert [p.spoken for g in groups for p in g] == [b[0] for b in blocks]
@@ -40,7 +42,7 @@ def test_pack_keeps_sentences_whole_under_the_limit() -> None:
 
 
 def test_pack_closes_a_chunk_at_every_paragraph_and_section() -> None:
-    blocks = [
+    blocks: list[tuple[str, PauseHint]] = [
         ("One.", "sentence"),
         ("Two.", "paragraph"),
         ("Three.", "section"),
@@ -73,7 +75,7 @@ def test_pieces_of_a_long_sentence_join_without_a_pause() -> None:
 def test_the_key_changes_with_each_input(change: dict[str, object]) -> None:
     parts = pack([("Hello there.", "sentence")], 100)[0]
     fields = {**VOICE.__dict__, **change}
-    assert chunk_key(Voice(**fields), parts) != chunk_key(VOICE, parts)  # type: ignore[arg-type]
+    assert chunk_key(Voice(**fields), parts) != chunk_key(VOICE, parts)
 
 
 def test_the_key_changes_with_the_text_but_not_the_position() -> None:
@@ -89,15 +91,15 @@ def test_editing_a_sentence_changes_only_its_chunk() -> None:
         [f"Paragraph {p} sentence {s} says something." for s in range(3)] for p in range(5)
     ]
 
-    def blocks(paras: list[list[str]]) -> list[tuple[str, str]]:
-        out = []
+    def blocks(paras: list[list[str]]) -> list[tuple[str, PauseHint]]:
+        out: list[tuple[str, PauseHint]] = []
         for para in paras:
             out += [(s, "sentence") for s in para[:-1]] + [(para[-1], "paragraph")]
         return out
 
-    before = make_chunks(blocks(paragraphs), 400, VOICE)  # type: ignore[arg-type]
+    before = make_chunks(blocks(paragraphs), 400, VOICE)
     paragraphs[2][1] = "Paragraph 2 sentence 1 now says something a good deal longer than it did."
-    after = make_chunks(blocks(paragraphs), 400, VOICE)  # type: ignore[arg-type]
+    after = make_chunks(blocks(paragraphs), 400, VOICE)
     changed = [i for i, (x, y) in enumerate(zip(before, after, strict=True)) if x.key != y.key]
     assert changed == [2]
 

@@ -14,7 +14,8 @@ def test_backoff_grows_exponentially_within_cap() -> None:
 
 
 def test_retries_transient_errors_then_succeeds() -> None:
-    calls, waits = [], []
+    calls: list[int] = []
+    waits: list[float] = []
 
     def flaky() -> str:
         calls.append(1)
