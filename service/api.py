@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery
@@ -35,6 +36,8 @@ MAX_WAIT_S = 30
 WAIT_POLL_S = 0.25
 MAX_BATCH = 1000
 CELERY_KEY = "narrator.celery"
+LOST_JOB_GRACE_S = 120
+"""A job sent this recently may still be on its way to Redis: never taken for lost."""
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -122,11 +125,13 @@ def narration_options(obj: dict[str, Any], *, default_priority: Priority) -> dic
 
 def start_job(requested: Requested, priority: str) -> None:
     """Send the job if this request won the row; a broker outage fails the row, not silently."""
-    if not requested.start:
-        return
     from workers.dispatch import enqueue
 
     row = requested.narration
+    if not requested.start:
+        if row.state in (NarrationState.QUEUED, NarrationState.RUNNING):
+            resend_lost_job(requested, priority)
+        return
     try:
         enqueue(celery_app(), row.id, row.narration_key, requested.missing, priority=priority)
     except Exception as exc:
@@ -134,6 +139,27 @@ def start_job(requested: Requested, priority: str) -> None:
         with session_scope(current_settings().catalog_url) as session:
             narrations.mark_failed(session, row.id, "the job could not be queued; try again")
         raise ApiError(503, "the job queue is unreachable; try again shortly") from exc
+
+
+def resend_lost_job(requested: Requested, priority: str) -> None:
+    """An unfinished narration whose job is nowhere in Redis (flushed, or lost with a worker
+    beyond redelivery) is sent again, by one request, once its last send is old enough."""
+    from workers.dispatch import enqueue, nothing_pending
+
+    row = requested.narration
+    settings = current_settings()
+    try:
+        if not nothing_pending(celery_app()):
+            return
+        not_since = datetime.now(UTC) - timedelta(seconds=LOST_JOB_GRACE_S)
+        with session_scope(settings.catalog_url) as session:
+            if not narrations.claim_redispatch(session, row.id, not_since=not_since):
+                return
+        missing = audio_store().missing_chunks(requested.plan)
+        current_app.logger.warning("re-sending the lost job of narration %s", row.id)
+        enqueue(celery_app(), row.id, row.narration_key, missing, priority=priority)
+    except Exception:  # recovery is best effort; the row's state is unchanged
+        current_app.logger.exception("could not re-send the job of narration %s", row.id)
 
 
 def article_for_narration(settings: Settings, article_id: str) -> ParsedArticle:

@@ -89,7 +89,7 @@ class CatalogCollector(Collector):
         yield from self._catalog()
 
     def _queue_depth(self) -> Iterator[Metric]:
-        from workers.celery_app import PRIORITY, QUEUE
+        from workers.celery_app import PRIORITY_STEPS, QUEUE, queue_keys
 
         gauge = GaugeMetricFamily(
             "narrator_queue_depth",
@@ -98,11 +98,9 @@ class CatalogCollector(Collector):
         )
         try:
             redis = client(self.settings, timeout=CHECK_TIMEOUT_S)
-            for priority in sorted(set(PRIORITY.values()) | {6}):
-                # kombu keeps one list per priority step: "<queue>" for 0, "<queue>:<n>" above.
-                key = QUEUE if priority == 0 else f"{QUEUE}:{priority}"
+            for step, key in zip(PRIORITY_STEPS, queue_keys(), strict=True):
                 depth: Any = redis.llen(key)
-                gauge.add_metric([QUEUE, str(priority)], float(depth))
+                gauge.add_metric([QUEUE, str(step)], float(depth))
         except Exception as exc:
             log.warning("queue depth unavailable: %s", exc)
             return

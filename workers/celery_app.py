@@ -35,6 +35,8 @@ from narration.settings import Settings, get_settings
 
 QUEUE = "narration"
 PRIORITY = {"high": 0, "normal": 3, "low": 9}
+PRIORITY_STEPS = [0, 3, 6, 9]
+"""kombu keeps one Redis list per step: ``narration`` for 0, ``narration:<n>`` above."""
 VISIBILITY_TIMEOUT_S = 3600
 
 SYNTHESIZE_SOFT_LIMIT_S = 120
@@ -44,11 +46,16 @@ STITCH_HARD_LIMIT_S = 960
 PUBLISH_HARD_LIMIT_S = 60
 
 
+def queue_keys() -> list[str]:
+    """The Redis lists that hold waiting narration tasks, highest priority first."""
+    return [QUEUE if step == 0 else f"{QUEUE}:{step}" for step in PRIORITY_STEPS]
+
+
 def configure(celery: Celery, settings: Settings) -> None:
     url = redis_url(settings)
     transport = {
         "visibility_timeout": VISIBILITY_TIMEOUT_S,
-        "priority_steps": sorted(set(PRIORITY.values()) | {6}),
+        "priority_steps": PRIORITY_STEPS,
         "sep": ":",
         "queue_order_strategy": "priority",
     }

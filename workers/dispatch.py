@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from celery import Celery, chord, group
 from celery.canvas import Signature
 
-from workers.celery_app import PRIORITY
+from narration.redisconn import client_for
+from workers.celery_app import PRIORITY, queue_keys
 
 
 def build_canvas(
@@ -62,3 +63,15 @@ def enqueue(
     canvas = build_canvas(celery, narration_id, narration_key, missing, priority=priority)
     result = canvas.apply_async()
     return str(result.id)
+
+
+def nothing_pending(celery: Celery) -> bool:
+    """True when no narration task waits in Redis and no worker holds one (unacknowledged,
+    which includes retries waiting out their countdown): any unfinished narration then has
+    lost its job."""
+    redis = client_for(str(celery.conf.broker_url))
+    pipe = redis.pipeline(transaction=False)
+    for key in queue_keys():
+        pipe.llen(key)
+    pipe.hlen("unacked")
+    return not any(pipe.execute())

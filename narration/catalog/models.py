@@ -114,6 +114,8 @@ class Narration(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     """How many times a job was started for this row (a failed narration can be asked again)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the job was last sent: a lost job is sent again only once, by one request."""
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

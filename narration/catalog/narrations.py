@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -80,6 +80,7 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
             callback_url=spec.callback_url,
             attempts=1,
             created_at=utcnow(),
+            dispatched_at=utcnow(),
         )
         try:
             with session.begin_nested():
@@ -98,6 +99,7 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
             "failed_at": None,
             "attempts": Narration.attempts + 1,
             "priority": spec.priority,
+            "dispatched_at": utcnow(),
         }
         if spec.callback_url:
             values["callback_url"] = spec.callback_url
@@ -112,6 +114,22 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
     if spec.callback_url and not row.callback_url and row.state not in FINAL_STATES:
         row.callback_url = spec.callback_url
     return row, False
+
+
+def claim_redispatch(session: Session, narration_id: str, *, not_since: datetime) -> bool:
+    """Take the right to send a lost job again: true for one caller, and only if the row is
+    unfinished and its job was last sent before ``not_since``."""
+    result = session.execute(
+        update(Narration)
+        .where(
+            Narration.id == narration_id,
+            Narration.state.in_((NarrationState.QUEUED, NarrationState.RUNNING)),
+            or_(Narration.dispatched_at.is_(None), Narration.dispatched_at < not_since),
+        )
+        .values(dispatched_at=utcnow(), attempts=Narration.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def point_article(session: Session, article_id: str, narration: Narration) -> None:

@@ -8,18 +8,22 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from narration import webhooks
+from narration.catalog import narrations, session_scope
 from narration.catalog.db import dispose_all
+from narration.redisconn import client_for
 from narration.settings import Settings
+from service import api
 from service.app import create_app
 from tests.fakes.cms_server import CmsStandIn
 from tests.fakes.gtts_server import GttsStandIn
-from tests.integration.worker_process import await_condition, http_server
+from tests.integration.worker_process import await_condition, celery_worker, http_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -207,3 +211,29 @@ def test_broker_outage_is_503_and_the_narration_can_be_asked_again(settings: Set
     status = client.get("/v1/articles/a/narration").json
     assert status["state"] == "failed" and "could not be queued" in status["error"]
     dispose_all()
+
+
+def test_a_lost_job_is_sent_again_once(
+    service_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "LOST_JOB_GRACE_S", 0)
+    with http_server(create_app(service_settings)) as base:
+        requests.put(
+            f"{base}/v1/articles/lost",
+            data=TEXT.encode(),
+            headers={**AUTH, "Content-Type": "text/plain"},
+            timeout=30,
+        )
+        first = requests.post(f"{base}/v1/articles/lost/narration", headers=AUTH, timeout=60)
+        assert first.status_code == 202
+        client_for(service_settings.redis_url or "").flushdb()  # Redis lost every message
+
+        for _ in range(3):
+            again = requests.post(f"{base}/v1/articles/lost/narration", headers=AUTH, timeout=60)
+            assert again.status_code == 202 and again.json()["id"] == first.json()["id"]
+        with session_scope(service_settings.catalog_url) as session:
+            row = narrations.get(session, first.json()["id"])
+            assert row is not None and row.attempts == 2  # sent again once, not three times
+
+        with celery_worker(service_settings, tmp_path):
+            wait_state(f"{base}/v1/articles/lost/narration", "ready")
