@@ -1,0 +1,33 @@
+"""The Celery app is built from the shared settings with the reliability options it needs."""
+
+from __future__ import annotations
+
+from narration.settings import Settings
+from workers.celery_app import (
+    STITCH_HARD_LIMIT_S,
+    VISIBILITY_TIMEOUT_S,
+    create_celery,
+    queue_keys,
+)
+
+
+def test_broker_and_backend_come_from_the_settings(settings: Settings) -> None:
+    url = "redis+socket:///tmp/narrator.sock"
+    celery = create_celery(settings.model_copy(update={"redis_url": url}))
+    assert celery.conf.broker_url == url
+    assert celery.conf.result_backend == url
+
+
+def test_reliability_options(settings: Settings) -> None:
+    conf = create_celery(settings.model_copy(update={"worker_concurrency": 12})).conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.worker_pool == "threads" and conf.worker_concurrency == 12
+    transport = conf.broker_transport_options
+    assert transport["visibility_timeout"] == VISIBILITY_TIMEOUT_S > STITCH_HARD_LIMIT_S
+    assert transport["queue_order_strategy"] == "priority"
+
+
+def test_queue_keys_are_highest_priority_first() -> None:
+    assert queue_keys() == ["narration", "narration:3", "narration:6", "narration:9"]
