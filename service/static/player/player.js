@@ -132,13 +132,20 @@
       if (kind === "intro" || kind === "outro") continue;
       const start = entry.start_ms / 1000;
       const end = (typeof entry.end_ms === "number" ? entry.end_ms : entry.start_ms) / 1000;
-      const sentence = document.createElement("span");
-      sentence.className = "sentence";
-      sentence.textContent = entry.text;
+      // The title and byline are already shown above the controls: read along there.
+      const shown = kind === "title" ? $("player-title") : kind === "byline" ? $("player-byline") : null;
+      const sentence = shown || document.createElement("span");
+      sentence.classList.add("sentence");
+      if (!shown) sentence.textContent = entry.text;
       sentence.tabIndex = 0;
       sentence.setAttribute("role", "button");
       sentence.dataset.start = String(start);
       sentence.title = `Play from ${clock(start)}`;
+      if (shown) {
+        previous = entry;
+        cues.push({ start, end, el: sentence });
+        continue;
+      }
       if (kind === "title" || kind === "heading") {
         const heading = document.createElement(kind === "title" ? "p" : "h2");
         heading.className = `transcript__${kind}`;
@@ -205,6 +212,10 @@
 
   function follow(el) {
     // Scroll only the transcript box, never the page that embeds the player.
+    if (!transcript.contains(el)) {
+      transcript.scrollTo({ top: 0 });
+      return;
+    }
     const box = transcript.getBoundingClientRect();
     const line = el.getBoundingClientRect();
     if (line.top >= box.top + 8 && line.bottom <= box.bottom - 8) return;
@@ -261,11 +272,11 @@
     seekTo(Number(el.dataset.start));
     if (audio.paused) audio.play().catch(() => {});
   }
-  transcript.addEventListener("click", (event) => {
+  root.addEventListener("click", (event) => {
     const el = event.target.closest(".sentence");
     if (el) playFrom(el);
   });
-  transcript.addEventListener("keydown", (event) => {
+  root.addEventListener("keydown", (event) => {
     const el = event.target.closest(".sentence");
     if (el && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
