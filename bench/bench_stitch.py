@@ -5,7 +5,7 @@ fresh process so peak memory is its own, this prints:
 
 - stitch: wall time of ``stitch_narration`` (decode every chunk, join, measure loudness,
   encode with gain and limiter, check the result, tag, write manifest and transcript), and
-  peak RSS of the Python process and of the largest ffmpeg child;
+  peak RSS of the Python process and of its ffmpeg children together (sampled every 20 ms);
 - baseline: one ffmpeg encode of the identical PCM to the same MP3 settings;
 - the ratio of the two, and the time per minute of audio (flat when stitching is linear).
 
@@ -15,10 +15,11 @@ Run: ``.venv/bin/python bench/bench_stitch.py [MINUTES ...]``
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,54 @@ SENTENCE = (
     "and officials said the work came in under budget."
 )
 DISTINCT_PARAGRAPHS = 24
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class PeakMemory:
+    """Samples (every 20 ms) the RSS of this process and of its child processes (ffmpeg)."""
+
+    def __init__(self) -> None:
+        self.python_mb = 0.0
+        self.children_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.02):
+            self.python_mb = max(self.python_mb, _rss_mb(me))
+            self.children_mb = max(self.children_mb, sum(_rss_mb(c) for c in _children(me)))
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _one(minutes: float) -> dict[str, float]:
@@ -64,11 +113,10 @@ def _one(minutes: float) -> dict[str, float]:
     plan = plan_narration(script(paragraphs), settings)
     synthesize_missing(plan, store, settings)
 
-    start = time.perf_counter()
-    result = stitch_narration(plan, store, settings)
-    stitch_s = time.perf_counter() - start
-    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    with PeakMemory() as stitch_mem:
+        start = time.perf_counter()
+        result = stitch_narration(plan, store, settings)
+        stitch_s = time.perf_counter() - start
 
     raw = work / "same.raw"
     keys = [c.key for c in plan.chunks]
@@ -76,20 +124,19 @@ def _one(minutes: float) -> dict[str, float]:
         _assemble(plan, store, keys, ffmpeg, fh)
     args = ["-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", str(raw), "-ar", "44100"]
     args += ["-c:a", "libmp3lame", "-b:a", "64k", "-y", str(work / "baseline.mp3")]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    run_ffmpeg(ffmpeg, args)
-    baseline_s = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with PeakMemory() as baseline_mem:
+        start = time.perf_counter()
+        run_ffmpeg(ffmpeg, args)
+        baseline_s = time.perf_counter() - start
     subprocess.run(["rm", "-rf", str(work)], check=False)
     return {
         "audio_min": result.duration_ms / 60_000,
         "chunks": len(plan.chunks),
         "stitch_s": stitch_s,
         "baseline_s": baseline_s,
-        "stitch_rss_mb": self_rss,
-        "ffmpeg_rss_mb": child_rss,
-        "baseline_cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "stitch_py_mb": stitch_mem.python_mb,
+        "stitch_ffmpeg_mb": stitch_mem.children_mb,
+        "baseline_ffmpeg_mb": baseline_mem.children_mb,
     }
 
 
@@ -114,7 +161,8 @@ def main() -> None:
             f"{r['audio_min']:6.1f}m {r['chunks']:6d} {r['stitch_s']:7.1f}s "
             f"{r['baseline_s']:8.1f}s "
             f"{r['stitch_s'] / r['baseline_s']:6.2f} {r['stitch_s'] / r['audio_min']:6.2f} "
-            f"{r['stitch_rss_mb']:6.0f}MB {r['ffmpeg_rss_mb']:8.0f}MB",
+            f"{r['stitch_py_mb']:5.0f}MB {r['stitch_ffmpeg_mb']:8.0f}MB "
+            f"{r['baseline_ffmpeg_mb']:10.0f}MB",
             flush=True,
         )
 
