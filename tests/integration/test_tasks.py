@@ -1,0 +1,101 @@
+"""The tasks called directly, as a redelivered message would run them: each finds its work
+done and changes nothing the second time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from narration.article import Article
+from narration.catalog import narrations, session_scope
+from narration.catalog.db import dispose_all
+from narration.catalog.models import NarrationState
+from narration.errors import PermanentEngineError
+from narration.jobs import Requested, request_narration
+from narration.settings import Settings, get_settings
+from narration.store import AudioStore
+from tests.fakes.gtts_server import GttsStandIn
+from tests.integration.worker_process import settings_env
+from workers import tasks
+
+pytestmark = pytest.mark.integration
+
+TEXT = (
+    "Harbour bridge reopens\n\n"
+    "The harbour bridge reopened to traffic on Monday morning after eight months of repairs.\n\n"
+    "Engineers replaced the worn cables and repainted the steel towers in their original grey.\n"
+)
+
+
+@pytest.fixture
+def task_settings(
+    service_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """Tasks read the environment, as in a worker process."""
+    for name, value in settings_env(service_settings).items():
+        if name.startswith("NARRATOR_"):
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+    dispose_all()
+
+
+def requested(settings: Settings) -> Requested:
+    from narration.catalog import upgrade_to_head
+
+    upgrade_to_head(settings.catalog_url)
+    article = Article(form="text", body_text=TEXT)
+    return request_narration(settings, AudioStore(settings.audio_cache_dir), article, source="test")
+
+
+def test_every_task_delivered_twice_does_its_work_once(
+    task_settings: Settings, gtts_server: GttsStandIn
+) -> None:
+    job = requested(task_settings)
+    row, key = job.narration, job.narration.narration_key
+    assert job.start and job.missing == list(range(len(job.plan.chunks)))
+
+    for index in job.missing:
+        assert tasks.synthesize(row.id, key, index) == index
+    engine_calls = gtts_server.requests
+    for index in job.missing:
+        tasks.synthesize(row.id, key, index)
+    assert gtts_server.requests == engine_calls
+
+    first = tasks.stitch(row.id, key)
+    assert first is not None
+    assert tasks.publish(first, row.id) == first["audio_key"]
+    assert tasks.stitch(row.id, key) == first  # already ready: the stored result
+    assert tasks.publish(first, row.id) == first["audio_key"]
+    tasks.fail(None, RuntimeError("late failure"), None, row.id)
+
+    with session_scope(task_settings.catalog_url) as session:
+        done = narrations.get(session, row.id)
+        assert done is not None
+        assert done.state == NarrationState.READY and done.error is None
+        assert done.chunks_done == done.chunks_total == len(job.missing)
+
+
+def test_a_failed_narration_stops_its_remaining_chunks(
+    task_settings: Settings, gtts_server: GttsStandIn
+) -> None:
+    job = requested(task_settings)
+    row = job.narration
+    tasks.fail(None, PermanentEngineError("gtts answered HTTP 403"), None, row.id)
+    assert tasks.synthesize(row.id, row.narration_key, 0) == 0
+    assert gtts_server.requests == 0
+    assert tasks.stitch(row.id, row.narration_key) is None
+    assert tasks.publish(None, row.id) is None
+    with session_scope(task_settings.catalog_url) as session:
+        failed = narrations.get(session, row.id)
+        assert failed is not None and failed.error == "gtts answered HTTP 403"
+
+
+def test_readable_errors() -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    assert tasks.readable_error(PermanentEngineError("bad voice")) == "bad voice"
+    assert "took too long" in tasks.readable_error(SoftTimeLimitExceeded())
+    assert tasks.readable_error(KeyError("x")).startswith("internal error (KeyError)")
