@@ -31,3 +31,23 @@ def test_voices_by_language(settings: Settings) -> None:
     assert engine.resolve_voice(None, "ko") == "ko"
     with pytest.raises(PermanentEngineError):
         engine.resolve_voice("no-such-voice", "en")
+
+
+def test_falls_back_to_the_system_library() -> None:
+    """Without the espeakng-loader wheel, the system's libespeak-ng is used."""
+    import ctypes.util
+    import subprocess
+    import sys
+
+    if not ctypes.util.find_library("espeak-ng"):
+        pytest.skip("no system libespeak-ng")
+    code = (
+        "import sys; sys.modules['espeakng_loader'] = None\n"
+        "from narration.engines.espeak import _load, EspeakEngine\n"
+        "from narration.audio import find_ffmpeg\n"
+        "e = EspeakEngine(ffmpeg=find_ffmpeg())\n"
+        "pcm = e.synthesize('Hello.', voice=e.resolve_voice(None, 'en'), lang='en', speed=1.0)\n"
+        "print(_load().origin, pcm.samples.size > 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["system", "True"]
