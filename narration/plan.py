@@ -19,7 +19,7 @@ from typing import Any
 
 from narration.chunks import Chunk, PauseHint, Voice, make_chunks
 from narration.engines import AutoEngine, get_engine
-from narration.errors import NarrationError
+from narration.errors import NarrationError, PermanentEngineError
 from narration.script import Script
 from narration.settings import Settings
 
@@ -192,9 +192,12 @@ def plan_narration(
     fallback: Voice | None = None
     if isinstance(speaker, AutoEngine):
         offline = speaker.fallback
-        fallback = Voice(
-            offline.name, offline.version(), offline.resolve_voice(None, language), language, speed
-        )
+        try:
+            fallback_voice = offline.resolve_voice(None, language)
+        except PermanentEngineError:
+            fallback_voice = None  # the offline engine cannot speak it: gTTS or nothing
+        if fallback_voice is not None:
+            fallback = Voice(offline.name, offline.version(), fallback_voice, language, speed)
     blocks = _blocks(script, settings)
     if not any(b.kind != "intro" and b.kind != "outro" for b in blocks):
         raise NarrationError("the script has nothing to say", field="script")

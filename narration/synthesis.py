@@ -9,6 +9,7 @@ which the stitcher places every sentence to the sample.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -76,7 +77,9 @@ def synthesize_chunk(
         return _speak_and_store(
             speaker.fallback, plan.fallback, chunk, chunk.fallback_key, store, settings, None
         )
-    return _speak_and_store(speaker, plan.primary, chunk, chunk.key, store, settings, rate_limiter)
+    # Never let AutoEngine's own fallback speak here: its audio would land under the primary key.
+    primary = speaker.primary if isinstance(speaker, AutoEngine) else speaker
+    return _speak_and_store(primary, plan.primary, chunk, chunk.key, store, settings, rate_limiter)
 
 
 def _speak_and_store(
@@ -94,14 +97,15 @@ def _speak_and_store(
         # With a fallback waiting, an unreachable host is handed to it rather than retried.
         return not (fall_back_on_unreachable and isinstance(exc, EngineUnreachable))
 
+    def speak(text: str) -> Pcm:
+        return engine.synthesize(
+            text, voice=voice.voice, lang=voice.lang, speed=voice.speed, limiter=limiter
+        )
+
     pieces: list[np.ndarray] = []
     for part in chunk.parts:
         pcm = call_with_retries(
-            lambda text=part.spoken: engine.synthesize(  # type: ignore[misc]
-                text, voice=voice.voice, lang=voice.lang, speed=voice.speed, limiter=limiter
-            ),
-            retries=settings.tts_retries,
-            retry_if=retryable,
+            partial(speak, part.spoken), retries=settings.tts_retries, retry_if=retryable
         )
         pieces.append(trim_silence(pcm.samples, pcm.rate))
     lengths = [int(p.size) for p in pieces]
