@@ -22,6 +22,7 @@ import pytest
 import requests
 from mutagen.mp3 import MP3
 
+from narration.audio import find_ffmpeg
 from tests.integration.worker_process import await_condition, last_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
@@ -135,6 +136,29 @@ def test_readme_check_on_a_machine_with_no_redis_configured(
     assert manifest["duration_ms"] == status["duration_ms"] > 60_000
     mp3 = MP3(io.BytesIO(whole.content))
     assert abs(mp3.info.length * 1000 - manifest["duration_ms"]) < 500
+    # every frame decodes, and the decoded audio lasts what the manifest says
+    decoded = subprocess.run(
+        [
+            find_ffmpeg(),
+            "-v",
+            "error",
+            "-i",
+            "pipe:0",
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            "8000",
+            "-",
+        ],
+        input=whole.content,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert decoded.stderr == b""
+    assert abs(len(decoded.stdout) / 2 / 8 - manifest["duration_ms"]) < 150
 
     # the defaults a new user gets: everything under ./audio_cache in the working directory
     store = served.cwd / "audio_cache"
