@@ -29,7 +29,17 @@ class Paragraph:
 
     @property
     def text(self) -> str:
-        return " ".join(s.text for s in self.sentences)
+        # Chinese and Japanese put no space after a sentence's full-width stop.
+        out = ""
+        for sentence in self.sentences:
+            if out and not out.endswith(_NO_SPACE_AFTER):
+                out += " "
+            out += sentence.text
+        return out
+
+
+# ideographic full stop, full-width ! and ?, closing corner brackets
+_NO_SPACE_AFTER = ("\u3002", "\uff01", "\uff1f", "\u300d", "\u300f")
 
 
 @dataclass

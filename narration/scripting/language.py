@@ -39,8 +39,8 @@ def _identifier() -> Any:
 def detect_lang(text: str) -> tuple[str | None, float]:
     """The language of ``text`` and the detector's confidence (0..1)."""
     sample = text[:3000]
-    if len(sample.strip()) < 20:
-        return None, 0.0
+    if len(sample.strip()) < 4:
+        return None, 0.0  # short text is left to the confidence threshold of the caller
     code, probability = _identifier().classify(sample)
     return normalize_lang(str(code)), float(probability)
 

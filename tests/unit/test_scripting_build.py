@@ -117,6 +117,15 @@ def test_html_fragment_is_read_whole() -> None:
     assert script.paragraphs == ["The council voted on Tuesday to close the road."]
 
 
+def test_japanese_text_in_a_legacy_encoding() -> None:
+    data = "日本語のテキストです。これは記事です。".encode("shift_jis")
+    script = build_script(parse_article(data), source="x")
+    assert script.lang == "ja"
+    # Japanese puts no space between sentences; the paragraph reads as written.
+    assert script.paragraphs == ["日本語のテキストです。これは記事です。"]
+    assert len(script.sections[0].paragraphs[0].sentences) == 2
+
+
 def test_page_with_no_text() -> None:
     with pytest.raises(UnreadableArticle, match="no readable text"):
         build_script(
