@@ -21,7 +21,9 @@ from narration.plan import NarrationPlan, plan_narration
 from narration.settings import Settings
 from narration.stitch import stitch_narration
 from narration.store import AudioStore
+from narration.synthesis import synthesize_chunk
 from narration.transcript import parse_vtt
+from tests.fakes.gtts_server import GttsStandIn
 from tests.fakes.scripts import small_script
 
 pytestmark = pytest.mark.integration
@@ -161,3 +163,21 @@ def test_fallback_chunks_get_their_own_audio_key(settings: Settings) -> None:
     assert {c["engine"] for c in manifest["chunks"]} == {"espeak"}
     assert [c["key"] for c in manifest["chunks"]] == [c.fallback_key for c in plan.chunks]
     assert not store.has_audio(plan.narration_key)
+
+
+def test_manifest_records_the_engine_of_each_chunk(
+    settings: Settings, gtts_server: GttsStandIn
+) -> None:
+    online = settings.model_copy(update={"gtts_endpoint": gtts_server.url})
+    offline = settings.model_copy(update={"gtts_endpoint": "http://127.0.0.1:9"})
+    store = AudioStore(settings.audio_cache_dir)
+    plan = plan_narration(small_script(), online, engine="auto")
+    assert synthesize_chunk(plan, 0, store, online).engine == "gtts"
+    synthesize_missing(plan, store, offline)  # Google gone after the first chunk
+    result = stitch_narration(plan, store, offline)
+    manifest = json.loads(result.paths["json"].read_text())
+    engines = [c["engine"] for c in manifest["chunks"]]
+    assert engines == ["gtts"] + ["espeak"] * (len(plan.chunks) - 1)
+    assert manifest["engines"] == ["espeak", "gtts"]
+    assert manifest["chunks"][0]["key"] == plan.chunks[0].key
+    assert manifest["chunks"][1]["key"] == plan.chunks[1].fallback_key
