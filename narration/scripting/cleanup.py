@@ -92,7 +92,8 @@ _UI_MESSAGE = re.compile(
     r"^(?:an error (?:has )?occurred|please try again|something went wrong|thank you\b.{0,30}$"
     r"|this (?:article|story) (?:has been|was) sent to|loading\b|please enable javascript"
     r"|your browser does not support|click to (?:expand|enlarge|share|print|email|open|play)"
-    r"|skip to (?:main )?(?:content|navigation|article))",
+    r"|skip to (?:main )?(?:content|navigation|article)"
+    r"|\d+\s*min(?:ute)?s?\.?\s+read\s*$|(?:estimated )?reading time\b|font size\b|text size\b)",
     re.I,
 )
 _PROMO = re.compile(

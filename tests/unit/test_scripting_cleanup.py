@@ -67,6 +67,8 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ("Updated Nov. 19, 2019 at 5:45 p.m. ET", cleanup.TIMESTAMP),
         ("Published 3 hours ago", cleanup.TIMESTAMP),
         ("Skip to main content", cleanup.UI_MESSAGE),
+        ("4 min read", cleanup.UI_MESSAGE),
+        ("Reading time: 3 minutes", cleanup.UI_MESSAGE),
         ("관련기사", cleanup.RELATED),
         ("関連記事", cleanup.RELATED),
         ("Lesen Sie auch:", cleanup.RELATED),
