@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
+from narration import readalong
 from narration.catalog import narrations, session_scope
 from narration.catalog.articles import get_article
-from service.context import catalog_url, current_settings
+from service.context import audio_store, catalog_url, current_settings
 from service.errors import ApiError
 
 bp = Blueprint(
@@ -28,6 +29,7 @@ bp = Blueprint(
 )
 
 ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+AUDIO_KEY = re.compile(r"[0-9a-f]{16,64}")
 SPEEDS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
 
@@ -55,13 +57,16 @@ def player_status(article_id: str) -> dict[str, Any] | None:
         pending = latest if latest is not None and latest is not current else None
         playing = current
         state = "ready" if playing is not None else (pending.state.value if pending else "none")
+        audio = narrations.status(playing, base_url=base) if playing else None
+        if audio is not None and playing is not None and playing.audio_key:
+            audio["read_along_url"] = f"{base}/player/read-along/{playing.audio_key}.json"
         return {
             "article_id": article_id,
             "title": article.title or (playing.title if playing else None) or article_id,
             "byline": article.byline,
             "image_url": article.image_url,
             "state": state,
-            "audio": narrations.status(playing, base_url=base) if playing else None,
+            "audio": audio,
             "pending": narrations.status(pending, base_url=base) if pending else None,
         }
 
@@ -114,6 +119,23 @@ def page(article_id: str) -> Response:
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-cache"
     return _security_headers(response)
+
+
+@bp.get("/player/read-along/<key>.json")
+def read_along(key: str) -> Response:
+    """The timed sentences the player highlights, with paragraph breaks."""
+    if not AUDIO_KEY.fullmatch(key):
+        raise ApiError(404, "no narration has this audio key", field="key")
+    try:
+        body = readalong.read_along(audio_store(), key)
+    except FileNotFoundError as exc:
+        raise ApiError(404, "no narration has this audio key", field="key") from exc
+    response = jsonify(body)
+    # Derived from an immutable manifest and plan: cache like the audio itself.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.add_etag()
+    response.make_conditional(request)
+    return response
 
 
 @bp.get("/player/<article_id>/status.json")

@@ -36,7 +36,7 @@ def test_page_for_ready_audio_embeds_the_audio_and_manifest_urls(client: FlaskCl
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Written by reporters, read by AI" in html
-    assert '<h1 class="player__title" id="player-title">Title ready-one</h1>' in html
+    assert '<span id="player-title-text">Title ready-one</span>' in html
     status = embedded_data(html)["status"]
     assert isinstance(status, dict)
     assert status["state"] == "ready"
@@ -79,3 +79,13 @@ def test_static_assets_are_served(client: FlaskClient) -> None:
         assert b"narratorPlayer" in script.data
     with client.get("/player/static/player.css") as style:
         assert style.mimetype == "text/css"
+
+
+def test_ready_audio_links_its_read_along_timings(client: FlaskClient, settings: Settings) -> None:
+    status = client.get("/player/ready-one/status.json").get_json()
+    url = status["audio"]["read_along_url"]
+    assert url.endswith("/player/read-along/audio-ready-one.json")
+    assert client.get("/player/read-along/audio-ready-one.json").status_code == 404  # not a key
+    missing = client.get(f"/player/read-along/{'ab' * 16}.json")
+    assert missing.status_code == 404
+    assert missing.get_json()["field"] == "key"

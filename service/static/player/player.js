@@ -101,7 +101,8 @@
     say("");
     root.classList.add("is-ready");
     mediaSession();
-    if (narration.manifest_url) loadManifest(narration.manifest_url);
+    const timings = narration.read_along_url || narration.manifest_url;
+    if (timings) loadManifest(timings);
   }
 
   async function loadManifest(url) {
@@ -109,7 +110,7 @@
       const response = await fetch(url);
       if (!response.ok) return;
       renderTranscript(await response.json());
-      highlight(audio.currentTime);
+      if (audio.currentTime > 0) highlight(audio.currentTime);
     } catch (err) {
       // the transcript is a bonus: the audio plays without it
     }
@@ -133,7 +134,7 @@
       const start = entry.start_ms / 1000;
       const end = (typeof entry.end_ms === "number" ? entry.end_ms : entry.start_ms) / 1000;
       // The title and byline are already shown above the controls: read along there.
-      const shown = kind === "title" ? $("player-title") : kind === "byline" ? $("player-byline") : null;
+      const shown = kind === "title" ? $("player-title-text") : kind === "byline" ? $("player-byline") : null;
       const sentence = shown || document.createElement("span");
       sentence.classList.add("sentence");
       if (!shown) sentence.textContent = entry.text;
