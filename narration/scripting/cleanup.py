@@ -177,13 +177,18 @@ _ADVERT = re.compile(
     r"\s*[:.]?$",
     re.I,
 )
+_COMMENT_WORD = (
+    r"(?:comments?|comentários?|commentaires?|kommentare?|comentarios?|commenti|комментари\w*"
+    r"|댓글|コメント)"
+)
 _COMMENTS = re.compile(
     r"(?:to (?:write|post|leave|add) (?:a )?comments?|log ?in to (?:\w+ ){0,4}(?:comment|connect)"
     r"|comments? (?:policy|guidelines|are closed|section)|join the discussion"
-    r"|leave a (?:comment|reply)"
-    r"|\(\d+/\d+\s*\w*\)|^\d+\s+comments?$|^comments?\s*\(\d+\)$|be the first to comment"
-    r"|standards board policy|moderat(?:or|ion|ed|eur|ador|ore)\b|comentários|commentaires"
-    r"|kommentare|comentarios|commenti|комментари|댓글|コメント)",
+    r"|leave a (?:comment|reply)|be the first to comment|standards board policy"
+    # a character counter under a comment box: "(0/250자)", "(0/1000 characters)"
+    r"|\(\d+\s*/\s*\d{2,}\s*(?:자|字|chars?|characters|caract\w*)?\)"
+    rf"|^\d+\s+{_COMMENT_WORD}$|^{_COMMENT_WORD}\s*(?:\(\d+\)|\d+)?\s*:?$"
+    rf"|{_COMMENT_WORD}.{{0,150}}\bmodera[tdç]|\bmodera[tdç]\w*.{{0,150}}{_COMMENT_WORD})",
     re.I,
 )
 _AUDIO = re.compile(

@@ -45,6 +45,8 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ("Advertisement", cleanup.ADVERT),
         ("To write comments, please log in to one of the accounts.", cleanup.COMMENTS),
         ("Standards Board Policy (0/250자)", cleanup.COMMENTS),
+        ("댓글 12", cleanup.COMMENTS),
+        ("ATENÇÃO: Comentários ofensivos não serão aprovados pelo moderador.", cleanup.COMMENTS),
         ("By Sarah Kim", cleanup.BYLINE),
         ("Contact: sarah.kim@joongang.co.kr", cleanup.EMAIL),
         ("August 23, 2018", cleanup.TIMESTAMP),
@@ -91,6 +93,9 @@ def test_rule_drops_with_reason(text: str, reason: str) -> None:
         "Ishiba said: “This year is a truly monumental year.”",
         "By the time the talks ended, both leaders had agreed to meet again.",
         "Reporting by Will Dunham; Editing by Tom Brown",
+        "Add the flour (1/2 cup) and stir until smooth.",
+        "The moderator, Lester Holt, asked both candidates about health care.",
+        "Les commentaires du ministre ont choqué les syndicats.",
     ],
 )
 def test_story_sentences_are_kept(text: str) -> None:
