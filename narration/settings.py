@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     public_url: str | None = None
     """Absolute base URL for links in feeds and webhooks, e.g. ``https://news.example``."""
+    feed_image_url: str | None = None
+    """Podcast artwork (square JPEG or PNG, 1400-3000 px) that podcast directories require."""
     webhook_secret: str | None = None
     """HMAC-SHA256 key that signs webhook deliveries; ``None``: deliveries go unsigned."""
     webhook_timeout: float = 10.0
