@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,6 +64,8 @@ class Channel:
     language: str | None = None
     explicit: bool = False
     disclosure: str = "Written by reporters, read by AI."
+    image_url: str | None = None
+    category: str = "News"
 
 
 def slugify(name: str) -> str:
@@ -125,6 +128,7 @@ def load_feed(
         ),
         author=settings.publisher,
         disclosure=settings.disclosure,
+        image_url=settings.feed_image_url or None,
         language=languages.pop() if len(languages) == 1 else settings.lang,
     )
     return channel, episodes
@@ -228,6 +232,15 @@ class _PodcastIndexEntry(BaseEntryExtension):
         return item
 
 
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+
+
+def podcast_guid(feed_url: str) -> str:
+    """The Podcasting 2.0 ``podcast:guid``: UUIDv5 of the feed URL without its scheme."""
+    bare = re.sub(r"^[a-z][a-z0-9+.-]*://", "", feed_url, flags=re.I).rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
 def _bool(value: bool) -> str:
     return "true" if value else "false"
 
@@ -250,7 +263,13 @@ def render_rss(channel: Channel, episodes: Sequence[Episode], links: Links) -> b
     fg.podcast.itunes_author(channel.author)
     fg.podcast.itunes_summary(channel.description)
     fg.podcast.itunes_type("episodic")
+    fg.podcast.itunes_category(channel.category)
+    if channel.image_url:
+        fg.image(url=channel.image_url, title=channel.title, link=links.base + "/")
+        if _itunes_image_ok(channel.image_url):
+            fg.podcast.itunes_image(channel.image_url)
     fg.podcastindex.explicit = channel.explicit
+    fg.podcastindex.guid = podcast_guid(feed_url)
     if episodes:
         fg.lastBuildDate(max(e.updated for e in episodes))
     else:

@@ -214,3 +214,27 @@ def test_chapters_use_the_manifests_own_chapters_with_their_ends() -> None:
         {"startTime": 0.0, "title": "Lee and Ishiba", "endTime": 6.0},
         {"startTime": 6.0, "title": "Trade", "endTime": 9.1},
     ]
+
+
+def test_podcast_guid_follows_the_podcasting_2_0_example() -> None:
+    # the example in the podcast namespace's documentation of <podcast:guid>
+    assert (
+        feeds.podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml")
+        == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    )
+
+
+def test_channel_has_category_guid_and_artwork_when_configured() -> None:
+    channel = feeds.Channel(
+        slug="all", title="N", description="D", author="A", image_url="https://news.example/a.png"
+    )
+    root = parse(feeds.render_rss(channel, [episode()], LINKS)).find("channel")
+    assert root is not None
+    category = root.find("itunes:category", NS)
+    assert category is not None and category.get("text") == "News"
+    assert root.findtext("podcast:guid", namespaces=NS) == feeds.podcast_guid(
+        "https://news.example/feeds/all.xml"
+    )
+    image = root.find("itunes:image", NS)
+    assert image is not None and image.get("href") == "https://news.example/a.png"
+    assert root.findtext("image/url") == "https://news.example/a.png"
