@@ -89,7 +89,8 @@ _LEGAL = re.compile(
     re.I,
 )
 _UI_MESSAGE = re.compile(
-    r"^(?:an error (?:has )?occurred|please try again|something went wrong|thank you\b.{0,30}$"
+    r"^(?:an error (?:has )?occurred|please try again|something went wrong"
+    r"|thank you(?: for (?:reading|subscribing|signing up|your feedback))?[.!]?$"
     r"|this (?:article|story) (?:has been|was) sent to|loading\b|please enable javascript"
     r"|your browser does not support|click to (?:expand|enlarge|share|print|email|open|play)"
     r"|skip to (?:main )?(?:content|navigation|article)"
@@ -99,9 +100,9 @@ _UI_MESSAGE = re.compile(
 _PROMO = re.compile(
     r"(?:click here|if you (?:enjoyed|liked|value) this"
     r"|follow .{1,60} on (?:facebook|twitter|instagram|youtube|linkedin|tiktok)"
-    r"|follow .{0,40}\bcoverage\b|listen to .{1,40} live\b|download (?:our|the) .{0,30}app"
-    r"|we have a proposition for you|join (?:now|today)\b|\bissues for [£$€]|letters? to the editor"
-    r"|here'?s our e-?mail|e-?mail us\b|get (?:unlimited|full) access|free trial)",
+    r"|follow .{0,40}\bcoverage\b|^listen to .{1,40} live\b|^download (?:our|the) .{0,30}app"
+    r"|we have a proposition for you|^join (?:now|today)\b|\bissues for [£$€]"
+    r"|here'?s our e-?mail|e-?mail us\b|get unlimited access)",
     re.I,
 )
 _CONTRIBUTORS = re.compile(
@@ -151,15 +152,16 @@ _RELATED_LEAD = re.compile(
     re.I,
 )
 _SHARE = re.compile(
-    r"^(?:share (?:this|on|via|the)\b|share$|follow (?:us|me|him|her|them)\b|click here\b"
-    r"|tap here\b|like us on\b|join (?:us|the conversation)\b|download (?:the|our) app\b"
+    r"^(?:share (?:this|on|via)\b|share the (?:article|story|post|link)\b|share$"
+    r"|follow (?:us|me) on\b|click here\b|tap here\b|like us on\b|join the conversation\b"
+    r"|download (?:the|our) app\b"
     r"|copy (?:link|url)|link copied|공유하기|シェアする|teilen\b|partager\b|compartir\b"
     r"|compartilhar\b|поделиться)",
     re.I,
 )
 _NEWSLETTER = re.compile(
     r"(?:sign up (?:for|to)\b.{0,60}(?:newsletter|email|updates|alerts)"
-    r"|subscribe (?:to|for|now|today)\b|newsletter\b.{0,40}(?:sign up|subscribe|inbox)"
+    r"|^subscribe\b|newsletter\b.{0,40}(?:sign up|subscribe|inbox)"
     r"|get (?:the|our) .{0,40}newsletter|delivered (?:straight )?to your inbox"
     r"|already a subscriber|become a (?:member|subscriber)|support (?:our|independent) journalism)",
     re.I,
@@ -202,6 +204,16 @@ _BYLINE = re.compile(
     r"(?:\s*(?:,|and|&)\s*[^\W\d_][\w'\u2019.\-]*(?:\s+[^\W\d_][\w'\u2019.\-]*){0,3})*)"
     r"\s*(?:[\[(|,\u2013\u2014-].*)?$",
 )
+
+# Words after "By" that start a sentence, not a name.
+_NOT_NAMES = {
+    "the", "this", "that", "then", "now", "early", "late", "last", "next", "noon", "midnight",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today",
+    "tonight", "tomorrow", "yesterday", "morning", "evening", "contrast", "comparison", "far",
+    "law", "design", "default", "mistake", "chance", "way", "all", "some", "many", "most",
+    *_MONTHS.split("|"),
+}  # fmt: skip
+_NAME_PARTICLES = {"von", "van", "de", "da", "del", "der", "di", "le", "la", "bin", "al", "and"}
 
 Rule = Callable[[TextBlock, "Context"], str | None]
 
@@ -411,6 +423,14 @@ def byline_name(text: str) -> str | None:
     if not match:
         return None
     name = match.group("name").strip(" ,.")
+    words = re.findall(r"[^\W\d_][\w'\u2019.\-]*", name)
+    if any(w.lower().strip(".") in _NOT_NAMES for w in words):
+        return None  # "By Tuesday, officials had left." is a sentence, not a byline
+    if not all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words):
+        return None
+    tail = text[match.end("name") :].strip()
+    if tail.startswith(",") and (len(tail) > 40 or tail.endswith(".")):
+        return None  # "By Kim, who ..." runs on into a sentence
     if name.isupper():
         name = name.title()
     return name

@@ -37,6 +37,8 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ("Read more: Lee to visit Tokyo next month", cleanup.RELATED),
         ("SEE MORE: Hong Kong protests: 800 students under siege", cleanup.RELATED),
         ("Share this article with a friend", cleanup.SHARE),
+        ("Follow us on Twitter", cleanup.SHARE),
+        ("Thank you for reading!", cleanup.UI_MESSAGE),
         ("Sign up for our daily newsletter to get the news first", cleanup.NEWSLETTER),
         (
             "We use cookies to improve your experience. By continuing you accept them.",
@@ -96,6 +98,19 @@ def test_rule_drops_with_reason(text: str, reason: str) -> None:
         "Add the flour (1/2 cup) and stir until smooth.",
         "The moderator, Lester Holt, asked both candidates about health care.",
         "Les commentaires du ministre ont choqué les syndicats.",
+        "By Tuesday, officials had left the city.",
+        "By then the troops had crossed the border.",
+        "By March 2020 the company had closed all of its stores.",
+        "Share the road, the police urged drivers.",
+        "Follow the money, he said.",
+        "Join us in welcoming the new staff, the mayor said.",
+        "Customers who subscribe to the service pay $10 a month.",
+        "In a letter to the editor, she wrote that the plan was flawed.",
+        "Patients were offered a free trial of the drug.",
+        "Inspectors will get full access to the site, the agency said.",
+        "Fans can listen to the concert live on the radio.",
+        "Users must download the government's app to enter the venue.",
+        "Thank you, Mr. President, for everything you have done for us.",
     ],
 )
 def test_story_sentences_are_kept(text: str) -> None:
