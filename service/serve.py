@@ -114,6 +114,11 @@ class EmbeddedRedis:
         return f"redis+socket://{self.socket_path}"
 
     def start(self) -> None:
+        if self._answers():
+            raise ServeError(
+                f"a Redis already runs on {self.socket_path}: is another `narrator serve` "
+                "using this audio store?"
+            )
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()  # left by a redis-server that was killed
         args = [
@@ -130,6 +135,19 @@ class EmbeddedRedis:
         ]  # fmt: skip
         self.process = _spawn(args, os.environ)
         self._wait_ready()
+
+    def _answers(self) -> bool:
+        import redis
+
+        if not self.socket_path.exists():
+            return False
+        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
+        try:
+            return bool(client.ping())
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+        finally:
+            client.close()
 
     def _wait_ready(self) -> None:
         import redis
