@@ -121,7 +121,7 @@ _CAPTION_PREFIX = re.compile(
     re.I,
 )
 _CREDIT = re.compile(
-    r"^(?:(?:photo|image|picture|video|illustration|graphic)s?\s*(?:credit)?\s*[:/]?\s*(?:by\s+)?"
+    r"^(?:(?:photo|image|picture|video|illustration|graphic)s?\s*(?:credit\b\s*[:/]?|[:/]|by\b)"
     r"|credit\s*(?::|\.\.\.|\u2026)|©|\(c\)|copyright\b|source\s*:)"
     r".{0,80}$",
     re.I,

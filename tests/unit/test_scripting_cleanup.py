@@ -33,6 +33,8 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ("Photo: The summit venue in Kananaskis.", cleanup.CAPTION),
         ("Photograph: Sean Kilpatrick/AP", cleanup.CAPTION),
         ("Getty Images", cleanup.CREDIT),
+        ("Photo credit: Jane Doe", cleanup.CREDIT),
+        ("Photos by Jane Doe", cleanup.CREDIT),
         ("Related Article", cleanup.RELATED),
         ("Read more: Lee to visit Tokyo next month", cleanup.RELATED),
         ("SEE MORE: Hong Kong protests: 800 students under siege", cleanup.RELATED),
@@ -111,6 +113,8 @@ def test_rule_drops_with_reason(text: str, reason: str) -> None:
         "Fans can listen to the concert live on the radio.",
         "Users must download the government's app to enter the venue.",
         "Thank you, Mr. President, for everything you have done for us.",
+        "Photos show the damage to the building.",
+        "Video shows the moment the bridge collapsed.",
     ],
 )
 def test_story_sentences_are_kept(text: str) -> None:
