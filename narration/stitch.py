@@ -212,20 +212,36 @@ def _encode(
     fd, name = tempfile.mkstemp(dir=raw.parent, prefix=".stitch-", suffix=".mp3")
     os.close(fd)
     out = Path(name)
-    for _ in range(3):
-        chain = f"aresample={spec['sample_rate']},{norm.filters()}"
-        args = [*_RAW, "-i", str(raw), "-af", chain, "-ar", str(spec["sample_rate"]), "-ac", "1"]
-        args += ["-c:a", "libmp3lame", "-b:a", f"{spec['bitrate_kbps']}k"]
-        args += ["-id3v2_version", "0", "-y", "-f", "mp3", str(out)]
-        run_ffmpeg(ffmpeg, args)
-        result = measure(ffmpeg, out)
-        if result.true_peak_dbtp > ceiling:
-            excess = result.true_peak_dbtp - ceiling + 0.2
-            norm = Normalization(norm.gain_db, norm.limit_dbfs - excess)
-        elif norm.gain_db and abs(result.integrated_lufs - target) > FILE_TOLERANCE:
-            norm = Normalization(norm.gain_db + target - result.integrated_lufs, norm.limit_dbfs)
-        else:
-            break
+    try:
+        for _ in range(3):
+            chain = f"aresample={spec['sample_rate']},{norm.filters()}"
+            args = [
+                *_RAW,
+                "-i",
+                str(raw),
+                "-af",
+                chain,
+                "-ar",
+                str(spec["sample_rate"]),
+                "-ac",
+                "1",
+            ]
+            args += ["-c:a", "libmp3lame", "-b:a", f"{spec['bitrate_kbps']}k"]
+            args += ["-id3v2_version", "0", "-y", "-f", "mp3", str(out)]
+            run_ffmpeg(ffmpeg, args)
+            result = measure(ffmpeg, out)
+            if result.true_peak_dbtp > ceiling:
+                excess = result.true_peak_dbtp - ceiling + 0.2
+                norm = Normalization(norm.gain_db, norm.limit_dbfs - excess)
+            elif norm.gain_db and abs(result.integrated_lufs - target) > FILE_TOLERANCE:
+                norm = Normalization(
+                    norm.gain_db + target - result.integrated_lufs, norm.limit_dbfs
+                )
+            else:
+                break
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
     return out, result, norm
 
 
