@@ -226,11 +226,11 @@ def article_json(article_id: str) -> dict[str, Any]:
             "byline": row.byline,
             "section": row.section,
             "lang": row.lang,
-            "published": row.published_at.isoformat() if row.published_at else None,
+            "published": narrations.iso_utc(row.published_at),
             "canonical_url": row.canonical_url,
             "image_url": row.image_url,
             "content_hash": row.content_hash,
-            "updated_at": narrations._iso(row.updated_at),
+            "updated_at": narrations.iso_utc(row.updated_at),
             "narration": status_json(latest) if latest else None,
             "audio_url": status_json(current)["audio_url"] if current else None,
         }

@@ -7,6 +7,7 @@ message delivered twice (``acks_late`` redelivers after a lost worker) finds its
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from functools import lru_cache
@@ -125,6 +126,7 @@ def stitch(narration_id: str, narration_key: str) -> dict[str, Any] | None:
                     "audio_key": row.audio_key,
                     "duration_ms": row.duration_ms,
                     "bytes": row.bytes,
+                    "engine": row.engine,
                 }
             narrations.mark_running(session, narration_id)
             logs.update_context(article_id=row.article_id)
@@ -139,10 +141,13 @@ def stitch(narration_id: str, narration_key: str) -> dict[str, Any] | None:
             result.bytes,
             time.monotonic() - started,
         )
+        manifest = json.loads(result.paths["json"].read_text())
         return {
             "audio_key": result.audio_key,
             "duration_ms": int(result.duration_ms),
             "bytes": int(result.bytes),
+            # Who really spoke: with engine "auto", gTTS or its offline fallback, or both.
+            "engine": "+".join(manifest.get("engines") or []) or None,
         }
 
 
@@ -162,6 +167,7 @@ def publish(stitched: dict[str, Any] | None, narration_id: str) -> str | None:
             audio_key=stitched["audio_key"],
             duration_ms=int(stitched["duration_ms"]),
             size_bytes=int(stitched["bytes"]),
+            engine=stitched.get("engine"),
         )
         row = narrations.get(session, narration_id)
         if row is None:

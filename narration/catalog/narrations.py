@@ -187,13 +187,17 @@ def mark_ready(
     audio_key: str,
     duration_ms: int,
     size_bytes: int,
+    engine: str | None = None,
 ) -> bool:
     """Publish: the narration is ready and becomes the current audio of the articles that asked
-    for it last (or that had none yet). False when it was already ready."""
+    for it last (or that had none yet). False when it was already ready. ``engine``: the engines
+    that really spoke, when they differ from the one asked for (``auto``)."""
+    values: dict[str, Any] = {"engine": engine[:32]} if engine else {}
     result = session.execute(
         update(Narration)
         .where(Narration.id == narration_id, Narration.state != NarrationState.READY)
         .values(
+            **values,
             state=NarrationState.READY,
             audio_key=audio_key,
             duration_ms=duration_ms,
@@ -321,12 +325,12 @@ def status(narration: Narration, *, base_url: str = "") -> dict[str, Any]:
         "error": narration.error,
         "narration_key": narration.narration_key,
         "priority": narration.priority,
-        "created_at": _iso(narration.created_at),
-        "ready_at": _iso(narration.ready_at),
+        "created_at": iso_utc(narration.created_at),
+        "ready_at": iso_utc(narration.ready_at),
     }
 
 
-def _iso(value: Any) -> str | None:
+def iso_utc(value: Any) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:  # SQLite keeps no zone; every time is stored in UTC

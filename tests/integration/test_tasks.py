@@ -75,6 +75,7 @@ def test_every_task_delivered_twice_does_its_work_once(
         done = narrations.get(session, row.id)
         assert done is not None
         assert done.state == NarrationState.READY and done.error is None
+        assert done.engine == "gtts"
         assert done.chunks_done == done.chunks_total == len(job.missing)
 
 
