@@ -3,6 +3,7 @@ done and changes nothing the second time."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -100,3 +101,29 @@ def test_readable_errors() -> None:
     assert tasks.readable_error(PermanentEngineError("bad voice")) == "bad voice"
     assert "took too long" in tasks.readable_error(SoftTimeLimitExceeded())
     assert tasks.readable_error(KeyError("x")).startswith("internal error (KeyError)")
+
+
+def test_auto_engine_reports_the_offline_fallback_that_spoke(
+    service_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    offline = service_settings.model_copy(update={"engine": "auto", "gtts_endpoint": closed})
+    for name, value in settings_env(offline).items():
+        if name.startswith("NARRATOR_"):
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        job = requested(get_settings())
+        row = job.narration
+        for index in job.missing:
+            tasks.synthesize(row.id, row.narration_key, index)
+        tasks.publish(tasks.stitch(row.id, row.narration_key), row.id)
+        with session_scope(offline.catalog_url) as session:
+            done = narrations.get(session, row.id)
+            assert done is not None and done.state == NarrationState.READY
+            assert done.engine == "espeak"
+    finally:
+        get_settings.cache_clear()
+        dispose_all()
