@@ -6,6 +6,7 @@ the Celery job through ``workers.dispatch``. Every write needs an API key (``ser
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -81,9 +82,15 @@ def json_object(*, required: bool) -> dict[str, Any]:
         if required:
             raise ApiError(400, "the request needs a JSON object body", field="body")
         return {}
-    if not request.is_json:
-        raise ApiError(415, "send the options as application/json", field="Content-Type")
-    obj = request.get_json(silent=True)
+    try:
+        # Lenient about the media type: `curl -d '{…}'` sends a form type with a JSON body.
+        obj = json.loads(data)
+    except ValueError:
+        if request.is_json:
+            raise ApiError(400, "the body is not valid JSON", field="body") from None
+        raise ApiError(
+            415, "send a JSON object as application/json", field="Content-Type"
+        ) from None
     if not isinstance(obj, dict):
         raise ApiError(400, "the body must be a JSON object", field="body")
     return obj

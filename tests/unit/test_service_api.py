@@ -208,6 +208,18 @@ def test_on_demand_options_must_be_json(client: FlaskClient) -> None:
         headers=AUTH,
     )
     assert response.status_code == 415
+    broken = client.post(
+        "/v1/narrations", data=b"{nope", content_type="application/json", headers=AUTH
+    )
+    assert broken.status_code == 400 and problem(broken)["field"] == "body"
+    # curl -d sends JSON with a form media type: the JSON is still read (here: bad engine).
+    lenient = client.post(
+        "/v1/narrations",
+        data=b'{"text": "Hi there.", "engine": "siri"}',
+        content_type="application/x-www-form-urlencoded",
+        headers=AUTH,
+    )
+    assert problem(lenient)["field"] == "engine"
 
 
 def test_batch_names_the_bad_id(client: FlaskClient) -> None:
