@@ -17,6 +17,8 @@ T = TypeVar("T")
 
 BASE_DELAY = 0.5
 MAX_DELAY = 20.0
+MAX_RETRY_AFTER = 60.0
+"""Longest server-requested wait honoured in-process; longer ones are for the task queue."""
 
 
 def backoff_delay(attempt: int, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
@@ -33,7 +35,8 @@ def call_with_retries(
     base: float = BASE_DELAY,
 ) -> T:
     """Call ``fn``; on a TransientEngineError that ``retry_if`` accepts, wait and call again,
-    at most ``retries`` more times; then re-raise the last error. Other errors pass through."""
+    at most ``retries`` more times; then re-raise the last error. Other errors pass through.
+    The wait is the jittered backoff, or the server's ``retry_after`` when that is longer."""
     attempt = 0
     while True:
         try:
@@ -42,4 +45,7 @@ def call_with_retries(
             attempt += 1
             if attempt > retries or not retry_if(exc):
                 raise
-            sleep(backoff_delay(attempt, base))
+            asked = getattr(exc, "retry_after", None) or 0.0
+            if asked > MAX_RETRY_AFTER:
+                raise
+            sleep(max(backoff_delay(attempt, base), asked))

@@ -62,17 +62,27 @@ class Engine(Protocol):
 
 
 def http_error(
-    engine: str, status: int, reason: str = ""
+    engine: str, status: int, reason: str = "", retry_after: str | None = None
 ) -> TransientEngineError | PermanentEngineError:
-    """Map an HTTP status from an engine's service to a transient or permanent error."""
+    """Map an HTTP status from an engine's service to a transient or permanent error. A
+    transient one carries ``retry_after`` (seconds) when the server said how long to wait."""
     text = f"{engine}: HTTP {status}{(' ' + reason) if reason else ''}"
-    if status == 429:
-        return TransientEngineError(f"{text} (rate limited; retry later)")
-    if status >= 500 or status in (408, 425):
-        return TransientEngineError(f"{text} (server error; retry later)")
+    if status == 429 or status >= 500 or status in (408, 425):
+        kind = "rate limited" if status == 429 else "server error"
+        error = TransientEngineError(f"{text} ({kind}; retry later)")
+        error.retry_after = _seconds(retry_after)  # type: ignore[attr-defined]
+        return error
     if status == 403:
         return PermanentEngineError(f"{text} (refused: the upstream API may have changed)")
     return PermanentEngineError(f"{text} (request rejected)")
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """``Retry-After`` in its seconds form (the HTTP-date form is not worth parsing here)."""
+    try:
+        return max(0.0, float(retry_after)) if retry_after else None
+    except ValueError:
+        return None
 
 
 def request_error(engine: str, url: str, exc: requests.RequestException) -> TransientEngineError:

@@ -117,7 +117,9 @@ class GttsEngine:
         except requests.RequestException as exc:
             raise request_error("gtts", url, exc) from exc
         if rsp.status_code != 200:
-            raise http_error("gtts", rsp.status_code, rsp.reason or "")
+            raise http_error(
+                "gtts", rsp.status_code, rsp.reason or "", rsp.headers.get("Retry-After")
+            )
         for line in rsp.text.splitlines():
             if "jQ1olc" in line:
                 match = _AUDIO.search(line)

@@ -64,6 +64,8 @@ class GttsStandIn:
     url: str = ""
     mode: str = "normal"
     latency: float = 0.0
+    retry_after: str | None = None
+    """Sent as ``Retry-After`` with every 429."""
     requests: int = 0
     texts: list[str] = field(default_factory=list)
     _fail: list[int] = field(default_factory=list)
@@ -115,7 +117,14 @@ def _handler(state: GttsStandIn) -> type[BaseHTTPRequestHandler]:
             if state.mode == "latency" or state.latency:
                 time.sleep(state.latency)
             if failure is not None:
-                self._send(failure, b"<html>Error</html>", "text/html")
+                self.send_response(failure)
+                if failure == 429 and state.retry_after:
+                    self.send_header("Retry-After", state.retry_after)
+                body = b"<html>Error</html>"
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return
             try:
                 rpc = json.loads(form["f.req"][0])

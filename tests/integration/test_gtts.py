@@ -47,6 +47,13 @@ def test_rate_limits_and_server_errors_are_transient(
     assert ("429" if mode == "429" else "503") in str(caught.value)
 
 
+def test_retry_after_is_passed_on(gtts_settings: Settings, gtts_server: GttsStandIn) -> None:
+    gtts_server.mode, gtts_server.retry_after = "429", "7"
+    with pytest.raises(TransientEngineError) as caught:
+        get_engine("gtts", gtts_settings).synthesize("Hello.", voice="com", lang="en", speed=1.0)
+    assert caught.value.retry_after == 7.0  # type: ignore[attr-defined]
+
+
 def test_a_slow_answer_times_out_as_transient(
     gtts_settings: Settings, gtts_server: GttsStandIn
 ) -> None:

@@ -58,3 +58,32 @@ def test_permanent_errors_and_refused_transients_are_not_retried() -> None:
             retry_if=lambda e: not isinstance(e, EngineUnreachable),
         )
     assert waits == []
+
+
+def test_waits_at_least_as_long_as_the_server_asked() -> None:
+    waits: list[float] = []
+    calls: list[int] = []
+
+    def busy() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            error = TransientEngineError("429")
+            error.retry_after = 3.0  # type: ignore[attr-defined]
+            raise error
+        return "ok"
+
+    assert call_with_retries(busy, retries=2, sleep=waits.append, base=0.1) == "ok"
+    assert waits == [3.0]
+
+
+def test_a_wait_too_long_for_in_process_retries_is_raised() -> None:
+    waits: list[float] = []
+
+    def closed() -> None:
+        error = TransientEngineError("429")
+        error.retry_after = 3600.0  # type: ignore[attr-defined]
+        raise error
+
+    with pytest.raises(TransientEngineError):
+        call_with_retries(closed, retries=5, sleep=waits.append)
+    assert waits == []
