@@ -11,7 +11,9 @@ Start a worker with ``celery -A workers.celery_app worker``. Reliability choices
 - priorities are Redis priority steps on one queue: 0 (breaking news) before 3 (normal) before
   9 (archive backfill); ``queue_order_strategy=priority`` keeps that order across queues.
 - the ``threads`` pool: synthesis is a network call, so many overlap in one process; stitching
-  spends its time in ffmpeg, outside the GIL.
+  spends its time in ffmpeg, outside the GIL. Celery enforces the per-task time limits below
+  only in the ``prefork`` pool (``--pool prefork``, e.g. a worker for long articles); under
+  threads, each engine request's own time-out and bounded retries are what bound a task.
 """
 
 from __future__ import annotations

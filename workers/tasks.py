@@ -48,12 +48,6 @@ def _rate_limiter(url: str, rate: float) -> Any:
     return RedisRateLimiter(client_for(url), rate)
 
 
-def _state(settings: Settings, narration_id: str) -> NarrationState | None:
-    with session_scope(settings.catalog_url) as session:
-        row = narrations.get(session, narration_id)
-        return None if row is None else row.state
-
-
 @shared_task(
     name="narration.synthesize",
     bind=True,
