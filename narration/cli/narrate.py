@@ -69,7 +69,7 @@ def narrate(
 
 
 class _ProgressBar:
-    """A tqdm bar on the terminal, counting chunks."""
+    """A tqdm bar on the terminal, counting chunks, then saying it is stitching."""
 
     def __init__(self) -> None:
         from tqdm import tqdm
@@ -79,6 +79,9 @@ class _ProgressBar:
     def update(self, done: int, total: int) -> None:
         self._bar.total = total
         self._bar.n = done
+        if done == total:
+            # Stitching (loudness, encoding) follows and takes a few seconds more.
+            self._bar.set_description("stitching", refresh=False)
         self._bar.refresh()
 
     def close(self) -> None:
