@@ -431,6 +431,20 @@ PATHS: dict[str, Any] = {
             },
         },
     },
+    "/player/read-along/{key}.json": {
+        "parameters": [
+            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "get": {
+            "summary": "The timed sentences the player highlights, with paragraph breaks.",
+            "operationId": "getReadAlong",
+            "responses": {
+                "200": {"description": "Read-along data.", "content": {"application/json": {}}},
+                "304": {"description": "Not modified."},
+                "404": _problem("No narration has this audio key."),
+            },
+        },
+    },
     "/healthz": {
         "get": {
             "summary": "The process is up.",
