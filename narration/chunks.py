@@ -7,9 +7,9 @@ gives the exact sample length of every sentence, so transcript timings are exact
 apportioned by character count; pauses between parts are inserted at stitching, so they are
 even across the whole file.
 
-Chunks never span a paragraph: an edit stays inside its paragraph's chunks and cannot shift
-the chunk boundaries of the rest of the article, so editing one sentence re-synthesizes only
-the chunk(s) that hold it.
+A chunk is a whole paragraph when the paragraph fits the engine's limit, else one sentence: an
+edit cannot shift the boundaries of chunks that do not hold the edited sentence (see
+:func:`pack`), so editing one sentence re-synthesizes only the chunk(s) that hold it.
 """
 
 from __future__ import annotations
@@ -130,32 +130,39 @@ def split_text(text: str, max_chars: int) -> list[str]:
 
 
 def pack(blocks: Iterable[tuple[str, PauseHint]], max_chars: int) -> list[list[Part]]:
-    """Pack ``(spoken, pause)`` blocks into groups of parts, each group at most ``max_chars``
-    characters (spaces between parts counted), closing a group at every paragraph or section
-    pause."""
+    """Pack ``(spoken, pause)`` blocks into groups of parts of at most ``max_chars`` characters
+    (spaces between parts counted): a whole paragraph when it fits, else one sentence per group
+    (a sentence longer than the limit: one piece per group).
+
+    Greedy filling would pack long paragraphs tighter, but then one sentence growing or
+    shrinking shifts every later boundary of its paragraph and re-synthesizes chunks that do
+    not hold it. With this rule, editing a sentence changes only the chunk(s) holding it,
+    unless the edit moves its paragraph across the limit. Packing costs no engine requests
+    either way, since parts are spoken one by one."""
     if max_chars < 1:
         raise ValueError("max_chars must be positive")
     groups: list[list[Part]] = []
-    current: list[Part] = []
-    size = 0
+    paragraph: list[list[Part]] = []  # one list of parts per sentence
+
+    def close() -> None:
+        parts = [part for sentence in paragraph for part in sentence]
+        if parts and len(" ".join(p.spoken for p in parts)) <= max_chars:
+            groups.append(parts)
+        else:
+            groups.extend([part] for part in parts)
+        paragraph.clear()
+
     for index, (spoken, pause) in enumerate(blocks):
         pieces = split_text(spoken, max_chars)
         if not pieces:
             continue
-        for n, piece in enumerate(pieces):
-            hint: PauseHint = pause if n == len(pieces) - 1 else "none"
-            extra = len(piece) + (1 if current else 0)
-            if current and size + extra > max_chars:
-                groups.append(current)
-                current, size = [], 0
-                extra = len(piece)
-            current.append(Part(index, piece, hint))
-            size += extra
-            if _PAUSE_RANK[hint] >= _PAUSE_RANK["paragraph"]:
-                groups.append(current)
-                current, size = [], 0
-    if current:
-        groups.append(current)
+        last = len(pieces) - 1
+        paragraph.append(
+            [Part(index, piece, pause if n == last else "none") for n, piece in enumerate(pieces)]
+        )
+        if _PAUSE_RANK[pause] >= _PAUSE_RANK["paragraph"]:
+            close()
+    close()
     return groups
 
 

@@ -104,6 +104,21 @@ def test_editing_a_sentence_changes_only_its_chunk() -> None:
     assert changed == [2]
 
 
+def test_a_long_paragraph_is_one_sentence_per_chunk_so_edits_stay_local() -> None:
+    sentences = [f"Sentence {i} of a long paragraph that goes on for a while." for i in range(12)]
+
+    def blocks(texts: list[str]) -> list[tuple[str, PauseHint]]:
+        return [(t, "sentence") for t in texts[:-1]] + [(texts[-1], "paragraph")]
+
+    before = make_chunks(blocks(sentences), 400, VOICE)
+    assert [len(c.parts) for c in before] == [1] * 12
+    sentences[3] = "Sentence 3, much shorter."
+    sentences[7] = sentences[7] + " It now has a second clause that makes it much longer."
+    after = make_chunks(blocks(sentences), 400, VOICE)
+    changed = [i for i, (x, y) in enumerate(zip(before, after, strict=True)) if x.key != y.key]
+    assert changed == [3, 7]
+
+
 def test_fallback_keys_differ_from_primary_keys() -> None:
     espeak = Voice("espeak", "espeak-ng-1.52.0", "en", "en", 1.0)
     chunks = make_chunks([("Hello.", "paragraph")], 100, VOICE, espeak)
