@@ -81,6 +81,7 @@ def stitch_narration(plan: NarrationPlan, store: AudioStore, settings: Settings)
     ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
     spec = plan.stitch
     store.root.mkdir(parents=True, exist_ok=True)
+    store.remove_stale_temporaries()
     fd, raw_name = tempfile.mkstemp(dir=store.root, prefix=".stitch-", suffix=".raw")
     raw = Path(raw_name)
     try:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,5 +114,20 @@ class AudioStore:
         """A narration is complete when its MP3, manifest and transcript all exist (the MP3 is
         written last)."""
         return all(self.audio_path(key, ext).is_file() for ext in AUDIO_EXTS)
+
+    def remove_stale_temporaries(self, max_age_s: float = 3600.0) -> int:
+        """Delete temporary files left by writers that died mid-write (a stitch's raw PCM can
+        be hundreds of MB); return how many. Writers rename theirs within seconds."""
+        cutoff = time.time() - max_age_s
+        removed = 0
+        for folder in (self.root, self.chunks_dir, self.plans_dir):
+            for path in (*folder.glob(".stitch-*"), *folder.glob(".*.tmp")):
+                try:
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
 
     write_atomic = staticmethod(write_atomic)

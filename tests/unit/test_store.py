@@ -44,3 +44,22 @@ def test_audio_is_complete_only_with_all_three_files(tmp_path: Path) -> None:
     assert store.has_audio(key)
     with pytest.raises(ValueError):
         store.audio_path(key, "wav")
+
+
+def test_stale_temporaries_are_removed_fresh_ones_kept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = AudioStore(tmp_path)
+    (tmp_path / "chunks").mkdir()
+    old = [tmp_path / ".stitch-abc.raw", tmp_path / "chunks" / ".x.mp3.123.tmp"]
+    fresh = tmp_path / ".stitch-def.mp3"
+    kept = tmp_path / ("ab" * 16 + ".mp3")
+    for path in [*old, fresh, kept]:
+        path.write_bytes(b"x")
+    for path in [*old, kept]:
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    assert store.remove_stale_temporaries(3600) == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(
+        [fresh.name, kept.name]
+    )
