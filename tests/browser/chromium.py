@@ -100,6 +100,14 @@ class Page:
                 {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1},
             )
 
+    def press(self, key: str) -> None:
+        """A key pressed and released on the focused element (``"Enter"``, ``"ArrowDown"``...)."""
+        codes = {"Enter": 13, "Tab": 9, " ": 32, "ArrowLeft": 37, "ArrowUp": 38,
+                 "ArrowRight": 39, "ArrowDown": 40}  # fmt: skip
+        event = {"key": key, "code": key, "windowsVirtualKeyCode": codes.get(key, 0)}
+        self.send("Input.dispatchKeyEvent", {"type": "keyDown", **event})
+        self.send("Input.dispatchKeyEvent", {"type": "keyUp", **event})
+
     def screenshot(self, path: Path) -> Path:
         data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
         path.write_bytes(base64.b64decode(data))

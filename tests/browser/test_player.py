@@ -230,6 +230,26 @@ def test_clicking_a_sentence_seeks_to_it(browser: Callable[[], Page], site: Site
     )
 
 
+def test_the_transcript_is_one_tab_stop_walked_with_arrow_keys(
+    browser: Callable[[], Page], site: Site
+) -> None:
+    page = browser()
+    open_player(page, site)
+    page.wait_for("document.querySelectorAll('.sentence').length > 5", what="the transcript")
+    assert page.js("document.querySelectorAll('.sentence[tabindex=\"0\"]').length") == 1
+    page.js("document.querySelector('.sentence[tabindex=\"0\"]').focus()")
+    page.press("ArrowDown")
+    page.press("ArrowDown")
+    target = spoken_sentences(site.manifest)[2]
+    assert page.js("document.activeElement.textContent") == target["text"]
+    page.press("Enter")
+    start = target["start_ms"] / 1000
+    page.wait_for(
+        f"Math.abs(document.getElementById('audio').currentTime - {start}) < 1.5",
+        what="Enter to play from the focused sentence",
+    )
+
+
 def test_speed_and_skip_controls(browser: Callable[[], Page], site: Site) -> None:
     page = browser()
     open_player(page, site)

@@ -138,7 +138,7 @@
       const sentence = shown || document.createElement("span");
       sentence.classList.add("sentence");
       if (!shown) sentence.textContent = entry.text;
-      sentence.tabIndex = 0;
+      sentence.tabIndex = -1; // one tab stop for the whole transcript: see rove()
       sentence.setAttribute("role", "button");
       sentence.dataset.start = String(start);
       sentence.title = `Play from ${clock(start)}`;
@@ -176,6 +176,16 @@
     }
     cues.sort((a, b) => a.start - b.start);
     current = -1;
+    if (cues.length) rove(cues[0].el);
+  }
+
+  // Roving tabindex: Tab reaches the transcript once (at the sentence being read), and the
+  // arrow keys move between sentences, so a long article is not hundreds of tab stops.
+  let tabStop = null;
+  function rove(el) {
+    if (tabStop) tabStop.tabIndex = -1;
+    tabStop = el;
+    el.tabIndex = 0;
   }
 
   // --- read-along -------------------------------------------------------------------------
@@ -208,6 +218,7 @@
     const el = cues[index].el;
     el.classList.add("is-current");
     el.setAttribute("aria-current", "true");
+    if (!root.contains(document.activeElement) || !document.activeElement.matches(".sentence")) rove(el);
     if (Date.now() - lastUserScroll > USER_SCROLL_GRACE_MS) follow(el);
   }
 
@@ -279,9 +290,19 @@
   });
   root.addEventListener("keydown", (event) => {
     const el = event.target.closest(".sentence");
-    if (el && (event.key === "Enter" || event.key === " ")) {
+    if (!el) return;
+    if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
       playFrom(el);
+    } else if (["ArrowDown", "ArrowRight", "ArrowUp", "ArrowLeft"].includes(event.key)) {
+      event.preventDefault();
+      const at = cues.findIndex((c) => c.el === el);
+      const step = event.key === "ArrowDown" || event.key === "ArrowRight" ? 1 : -1;
+      const next = cues[Math.max(0, Math.min(cues.length - 1, at + step))];
+      if (next) {
+        rove(next.el);
+        next.el.focus();
+      }
     }
   });
   for (const kind of ["wheel", "touchmove"]) {
