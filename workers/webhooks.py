@@ -35,7 +35,17 @@ def notify(callback_url: str | None, event: webhooks.Event, data: Mapping[str, A
     deliver.delay(delivery.url, delivery.event, delivery.delivery_id, delivery.body.decode())
 
 
-@shared_task(name="webhooks.deliver", bind=True, acks_late=True, ignore_result=True)
+DELIVER_TIME_LIMIT_S = 120
+"""Far above any sane NARRATOR_WEBHOOK_TIMEOUT; only a hung socket gets here."""
+
+
+@shared_task(
+    name="webhooks.deliver",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    time_limit=DELIVER_TIME_LIMIT_S,
+)
 def deliver(self: Task, url: str, event: webhooks.Event, delivery_id: str, body: str) -> int | None:
     """POST one event; on a transient failure retry after an exponential, jittered delay."""
     settings = get_settings()
