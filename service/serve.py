@@ -188,6 +188,7 @@ def worker_command(concurrency: int) -> list[str]:
     return [
         sys.executable, "-m", "celery",
         "--app", "workers.celery_app",
+        "--quiet",  # no banner: it would bury the service's own
         "worker",
         "--pool", "threads",
         "--concurrency", str(concurrency),
@@ -278,13 +279,22 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
         base = (
             f"http://{host if host not in {'0.0.0.0', '::'} else '127.0.0.1'}:{server.server_port}"
         )
-        log.info("Narrator is up on %s", base)
-        log.info("  API        %s/v1/articles/<id>   (OpenAPI: %s/openapi.json)", base, base)
-        log.info("  player     %s/player/<id>", base)
-        log.info("  feed       %s/feeds/all.xml", base)
-        log.info("  audio in   %s", audio_dir)
-        log.info("  catalog    %s", settings.catalog_url)
-        log.info("  Redis      %s", redis_url)
+        log.info(
+            "Narrator is up on %s (audio in %s, catalog %s, Redis %s)",
+            base, audio_dir, settings.catalog_url, redis_url,
+        )  # fmt: skip
+        # The logs are JSON for machines; a person starting the service reads this.
+        print(
+            f"\nNarrator is running on {base}\n"
+            f"  API       {base}/v1/articles/<id>   (described at {base}/openapi.json)\n"
+            f"  player    {base}/player/<id>\n"
+            f"  podcast   {base}/feeds/all.xml\n"
+            f"  audio     {audio_dir}\n"
+            f"  catalog   {settings.catalog_url}\n"
+            f"  Redis     {redis_url}\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
         with _on_signals(lambda signum: shut_down(signal.Signals(signum).name)):
             server.serve_forever(poll_interval=0.2)
     log.info("stopped")
