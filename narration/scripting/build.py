@@ -47,13 +47,15 @@ def build_script(article: Article, *, source: str, settings: Settings | None = N
     lexicon = load_lexicon(settings.lexicon_path)
     if not title:
         title = _first_sentence(body[0].text, lang)
+    sections = _sections(cleaned.blocks, lang, lexicon, skipped)
+    skipped.extend(page_discarded(article))
 
     return Script(
         source=source,
         title=title,
         byline=byline,
         lang=lang,
-        sections=_sections(cleaned.blocks, lang, lexicon, skipped),
+        sections=sections,
         skipped=skipped,
         title_spoken=lexicon.apply(title, lang),
         byline_spoken=lexicon.apply(byline, lang) if byline else None,
@@ -72,6 +74,13 @@ def article_blocks(article: Article) -> list[TextBlock]:
     if article.body_html is not None:
         return extract.fragment_blocks(article.body_html)
     return text_blocks(article.body_text or "")
+
+
+def page_discarded(article: Article) -> list[Skipped]:
+    """What main-text extraction left out of an HTML page (nothing for the other forms)."""
+    if article.form == "html" and article.body_html and extract.is_whole_page(article.body_html):
+        return list(extract.extract_page(article.body_html, url=article.canonical_url).discarded)
+    return []
 
 
 def _title_from_first_block(blocks: list[TextBlock]) -> tuple[str, list[TextBlock]]:

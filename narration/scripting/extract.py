@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import lxml.html
@@ -20,7 +20,9 @@ from trafilatura.settings import Document
 
 from narration.article import Article
 from narration.errors import UnreadableArticle
+from narration.script import Skipped
 from narration.scripting.blocks import BlockRole, TextBlock, normalize_space
+from narration.scripting.discarded import discarded_blocks
 
 # Elements of a CMS body that are never part of the story read aloud.
 _FRAGMENT_DROP = (
@@ -37,6 +39,8 @@ _FRAGMENT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
 @dataclass
 class PageExtraction:
     blocks: list[TextBlock]
+    discarded: list[Skipped] = field(default_factory=list)
+    """Visible text of the page that the extraction left out, with reasons."""
     title: str | None = None
     byline: str | None = None
     lang: str | None = None
@@ -112,16 +116,20 @@ def _extract(page: str, url: str | None) -> PageExtraction:
     )
     if not isinstance(doc, Document) or doc.body is None:
         raise UnreadableArticle("no readable text in the page")
+    blocks = blocks_from_trafilatura(doc.body)
+    title, byline, dek = _clean(doc.title), _clean(doc.author), _clean(doc.description)
     return PageExtraction(
-        blocks=blocks_from_trafilatura(doc.body),
-        title=_clean(doc.title),
-        byline=_clean(doc.author),
+        blocks=blocks,
+        # trafilatura worked on its own copy of the tree: this one still has the whole page.
+        discarded=discarded_blocks(tree, blocks, title=title, byline=byline, dek=dek),
+        title=title,
+        byline=byline,
         lang=lang,
         published=_parse_date(doc.date),
         canonical_url=doc.url,
         image_url=doc.image,
         section=_clean(doc.categories[0]) if doc.categories else None,
-        dek=_clean(doc.description),
+        dek=dek,
     )
 
 
