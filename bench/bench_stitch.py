@@ -7,7 +7,8 @@ fresh process so peak memory is its own, this prints:
   encode with gain and limiter, check the result, tag, write manifest and transcript), and
   peak RSS of the Python process and of its ffmpeg children together (sampled every 20 ms);
 - baseline: one ffmpeg encode of the identical PCM to the same MP3 settings;
-- the ratio of the two, and the time per minute of audio (flat when stitching is linear).
+- the ratio of the two (wall time, and CPU time of process + ffmpeg children, which a busy
+  machine disturbs less), and the stitch time per minute of audio (flat when linear).
 
 Run: ``.venv/bin/python bench/bench_stitch.py [MINUTES ...]``
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,6 +30,15 @@ SENTENCE = (
     "and officials said the work came in under budget."
 )
 DISTINCT_PARAGRAPHS = 24
+
+
+def _cpu_s() -> float:
+    """CPU seconds used so far by this process and its finished children (ffmpeg)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _rss_mb(pid: int) -> float:
@@ -114,9 +125,9 @@ def _one(minutes: float) -> dict[str, float]:
     synthesize_missing(plan, store, settings)
 
     with PeakMemory() as stitch_mem:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_s()
         result = stitch_narration(plan, store, settings)
-        stitch_s = time.perf_counter() - start
+        stitch_s, stitch_cpu = time.perf_counter() - start, _cpu_s() - cpu
 
     raw = work / "same.raw"
     keys = [c.key for c in plan.chunks]
@@ -125,15 +136,17 @@ def _one(minutes: float) -> dict[str, float]:
     args = ["-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", str(raw), "-ar", "44100"]
     args += ["-c:a", "libmp3lame", "-b:a", "64k", "-y", str(work / "baseline.mp3")]
     with PeakMemory() as baseline_mem:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_s()
         run_ffmpeg(ffmpeg, args)
-        baseline_s = time.perf_counter() - start
+        baseline_s, baseline_cpu = time.perf_counter() - start, _cpu_s() - cpu
     subprocess.run(["rm", "-rf", str(work)], check=False)
     return {
         "audio_min": result.duration_ms / 60_000,
         "chunks": len(plan.chunks),
         "stitch_s": stitch_s,
         "baseline_s": baseline_s,
+        "stitch_cpu": stitch_cpu,
+        "baseline_cpu": baseline_cpu,
         "stitch_py_mb": stitch_mem.python_mb,
         "stitch_ffmpeg_mb": stitch_mem.children_mb,
         "baseline_ffmpeg_mb": baseline_mem.children_mb,
@@ -147,7 +160,7 @@ def main() -> None:
     sizes = [float(a) for a in sys.argv[1:]] or [5.0, 15.0, 60.0]
     print(
         f"{'audio':>7} {'chunks':>6} {'stitch':>8} {'1 encode':>9} {'ratio':>6} "
-        f"{'s/min':>6} {'py RSS':>8} {'ffmpeg RSS':>10}"
+        f"{'s/min':>6} {'CPU ratio':>9} {'py RSS':>7} {'ffmpeg RSS':>10} {'1 encode RSS':>12}"
     )
     for minutes in sizes:
         out = subprocess.run(
@@ -161,6 +174,7 @@ def main() -> None:
             f"{r['audio_min']:6.1f}m {r['chunks']:6d} {r['stitch_s']:7.1f}s "
             f"{r['baseline_s']:8.1f}s "
             f"{r['stitch_s'] / r['baseline_s']:6.2f} {r['stitch_s'] / r['audio_min']:6.2f} "
+            f"{r['stitch_cpu'] / r['baseline_cpu']:9.2f} "
             f"{r['stitch_py_mb']:5.0f}MB {r['stitch_ffmpeg_mb']:8.0f}MB "
             f"{r['baseline_ffmpeg_mb']:10.0f}MB",
             flush=True,
