@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,18 +22,12 @@ import requests
 from mutagen.mp3 import MP3
 
 from narration.audio import find_ffmpeg
+from tests.integration.processes import free_port
 from tests.integration.worker_process import await_condition, last_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 READY_TIMEOUT_S = 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def children_of(pid: int) -> list[int]:

@@ -8,7 +8,6 @@ Every process is stopped by its fixture, and its log's tail is printed when a te
 
 from __future__ import annotations
 
-import os
 import queue
 import shutil
 import subprocess
@@ -22,19 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
 from lxml import etree
 
 from narration import webhooks
 from narration.settings import Settings
-from service.serve import redis_server_binary
 from tests.conftest import unavailable
 from tests.fakes.gtts_server import GttsStandIn
 from tests.integration.nginx_conf import write_nginx_conf
-from tests.integration.test_serve import free_port
+from tests.integration.processes import free_port, running
 from tests.integration.worker_process import (
-    REPO,
     await_condition,
     celery_worker,
     last_lines,
@@ -81,24 +77,6 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, what: str) 
 
 
 @contextmanager
-def running(
-    args: list[str], env: dict[str, str], log: Path, what: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as out:
-        process = subprocess.Popen(args, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        print(f"--- {what} ({log.name}), last lines ---\n{last_lines(log, 30)}")
-
-
-@contextmanager
 def webhook_receiver() -> Iterator[tuple[str, queue.Queue[tuple[dict[str, str], bytes]]]]:
     received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
 
@@ -123,45 +101,14 @@ def webhook_receiver() -> Iterator[tuple[str, queue.Queue[tuple[dict[str, str], 
 
 
 @pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[str]:
-    """A redis-server of this test's own on a loopback TCP port, as the compose file's.
-
-    Not the shared fixture DB: a Celery chord keeps its state in Redis, and another test
-    session flushing that DB meanwhile would strand this one's narration.
-    """
-    port = free_port()
-    data = tmp_path / "redis"
-    data.mkdir()
-    args = [
-        redis_server_binary(),
-        "--bind", "127.0.0.1", "--port", str(port),
-        "--save", "", "--appendonly", "no", "--dir", str(data),
-    ]  # fmt: skip
-    with running(args, dict(os.environ), data / "redis.log", "redis") as process:
-        client = redis.Redis(host="127.0.0.1", port=port)
-
-        def pong() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"redis-server exited:\n{last_lines(data / 'redis.log')}")
-            try:
-                return bool(client.ping())
-            except redis.ConnectionError:
-                return False
-
-        await_condition(pong, timeout=30, what="redis-server")
-        client.close()
-        yield f"redis://127.0.0.1:{port}/0"
-
-
-@pytest.fixture
 def topology(
-    tmp_path: Path, private_redis: str, postgres_url: str, gtts_server: GttsStandIn
+    tmp_path: Path, leased_redis_db: str, postgres_url: str, gtts_server: GttsStandIn
 ) -> Iterator[Topology]:
     nginx = nginx_binary()
     audio = tmp_path / "audio_cache"
     audio.mkdir()
     settings = Settings(
-        redis_url=private_redis,
+        redis_url=leased_redis_db,
         database_url=postgres_url,
         audio_cache_dir=audio,
         engine="gtts",

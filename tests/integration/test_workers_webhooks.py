@@ -55,15 +55,15 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def worker(tmp_path: Path, fresh_redis_db: str) -> Iterator[tuple[Celery, Path]]:
+def worker(tmp_path: Path, leased_redis_db: str) -> Iterator[tuple[Celery, Path]]:
     settings = Settings(
-        redis_url=fresh_redis_db,
+        redis_url=leased_redis_db,
         audio_cache_dir=tmp_path / "audio",
         webhook_secret=SECRET,
         engine="espeak",
     )
     with celery_worker(settings, tmp_path, concurrency=2):
-        client = Celery(broker=fresh_redis_db)
+        client = Celery(broker=leased_redis_db)
         yield client, next(tmp_path.glob("worker-*.log"))
         client.close()
 
