@@ -15,6 +15,8 @@ from narration.scripting.sentences import split_sentences
 from narration.settings import Settings, get_settings
 
 _LEADING_BY = re.compile(r"^(?:by|von|par|por|di)\s+", re.I)
+# A job title after the name: "김민준 기자" (reporter), "山田太郎 記者".
+_TRAILING_TITLE = re.compile(r"\s*(?:기자|특파원|선임기자|논설위원|記者|特派員|编辑|記者)$")
 
 
 def build_script(article: Article, *, source: str, settings: Settings | None = None) -> Script:
@@ -102,6 +104,12 @@ def _tidy_byline(byline: str | None) -> str | None:
         return None
     name = cleanup.byline_name(byline) or _LEADING_BY.sub("", normalize_space(byline))
     name = cleanup.strip_emails_text(name).strip(" ,;|-")
+    # Page metadata lists several authors with semicolons ("Maria Chen; David Osei").
+    names = [_TRAILING_TITLE.sub("", n).strip() for n in name.split(";") if n.strip()]
+    if len(names) > 1:
+        name = ", ".join(names[:-1]) + " and " + names[-1]
+    elif names:
+        name = names[0]
     return name or None
 
 

@@ -71,12 +71,18 @@ _MONTHS = (
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 _TIMESTAMP = re.compile(
-    rf"^(?:(?:updated|published|posted|last updated|modified|on)\s*:?\s*)?"
+    rf"^(?:(?:updated|published|posted|last updated|modified|on|입력|수정|등록|更新|公開|配信"
+    rf"|veröffentlicht|aktualisiert|stand|publié le|mis à jour le|publicado|actualizado)\s*:?\s*)?"
     rf"(?:(?:mon|tues?|wed|thu|thurs|fri|sat|sun)\w*,?\s*)?"
     rf"(?:(?:\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}})|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{0,4}}"
-    rf"|\d{{1,2}}\.?\s+(?:{_MONTHS})\.?,?\s*\d{{0,4}})"
+    rf"|\d{{1,2}}\.?\s+(?:{_MONTHS})\.?,?\s*\d{{0,4}}"
+    # "2024年1月25日 18時30分", "2024년 3월 14일 오전 10:21"
+    rf"|\d{{4}}\s*[年년]\s*\d{{1,2}}\s*[月월]\s*\d{{1,2}}\s*[日일](?:\s*\(\w\))?"
+    rf"(?:\s*(?:오전|오후|午前|午後)?\s*\d{{1,2}}\s*[時시:]\s*\d{{1,2}}\s*[分분]?)?)"
     rf"(?:[,\s|@-]*(?:at\s*)?\d{{1,2}}[:.h]\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{{2,4}})?)?\s*$"
-    rf"|^(?:updated|published|posted)?\s*:?\s*\d+\s+(?:minutes?|mins?|hours?|hrs?|days?)\s+ago\s*$",
+    rf"|^(?:updated|published|posted)?\s*:?\s*\d+\s+(?:minutes?|mins?|hours?|hrs?|days?)\s+ago\s*$"
+    # the time of a live blog's post: "2:45 p.m. ET", "14:05 GMT", "10.42am"
+    rf"|^\d{{1,2}}[:.]\d{{2}}\s*(?:[ap]\.?m\.?)?\s*(?:[a-z]{{2,4}}|\([a-z]{{2,4}}\))?$",
     re.I,
 )
 _URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$|^[\w-]+(?:\.[\w-]+)+/?$", re.I)
@@ -199,7 +205,7 @@ _AUDIO = re.compile(
     re.I,
 )
 _BYLINE = re.compile(
-    r"^(?:by|BY|By|written by|reporting by|von|par|por|di)\s+"
+    r"^(?:by|BY|By|written by|reporting by|von|Von|VON|par|Par|PAR|por|Por|POR|di|Di)\s+"
     r"(?P<name>[^\W\d_][\w'\u2019.\-]*(?:\s+[^\W\d_][\w'\u2019.\-]*){0,3}"
     r"(?:\s*(?:,|and|&)\s*[^\W\d_][\w'\u2019.\-]*(?:\s+[^\W\d_][\w'\u2019.\-]*){0,3})*)"
     r"\s*(?:[\[(|,\u2013\u2014-].*)?$",
@@ -246,6 +252,8 @@ def _key(text: str) -> str:
 
 
 def no_words(block: TextBlock, ctx: Context) -> str | None:
+    if block.tag == "row" and any(c.isdigit() for c in block.text):
+        return None  # a table row of figures: "2023-24 15 2 9"
     return NO_WORDS if not _words(block.text) else None
 
 
@@ -384,7 +392,14 @@ def tags(block: TextBlock, ctx: Context) -> str | None:
 def links(block: TextBlock, ctx: Context) -> str | None:
     """A block that is nearly all link text points elsewhere: "Read more: ...", tag clouds,
     lists of related stories. Prose links only a few words."""
-    return LINKS if block.link_density >= 0.8 else None
+    if block.link_density >= 0.8:
+        return LINKS
+    # "Mehr zum Thema: <a>...</a>", "Lea también: <a>...</a>": a short lead, then only a link.
+    lead, colon, rest = block.text.partition(":")
+    linked = block.link_density * len(block.text)
+    if colon and 0 < len(_words(lead)) <= 4 and rest.strip() and linked > 0:
+        return RELATED if linked >= 0.9 * len(rest.strip()) else None
+    return None
 
 
 BLOCK_RULES: tuple[Rule, ...] = (

@@ -96,6 +96,22 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"promo|banner|popup|modal|overlay", cleanup.PROMO),
     )
 )  # fmt: skip
+# Page furniture that confuses main-text extraction (a share bar under each post of a live blog
+# makes the posts look like link lists) is marked by its class or id and pruned before it,
+# when it is small enough to be only that. A social embed is pruned whatever its size: it
+# reproduces a post with its handle, link and date, which read aloud as noise; a story that
+# rests on a post quotes or reports it in its own sentences.
+EMBED = "social media embed"
+PRUNE_MARK = "data-narrator-furniture"
+_FURNITURE = re.compile(
+    r"(?P<embed>twitter-tweet|twitter-timeline|instagram-media|tiktok-embed|fb-post|fb-video"
+    r"|bluesky-embed|threads-post|reddit-embed|embed-(?:twitter|instagram|facebook|tiktok|social)"
+    r"|social-embed)"
+    r"|(?P<share>(?:^|[^a-z])(?:share|sharing|sharebar|social-(?:share|links|icons|buttons|follow)))"
+    r"|(?P<cookie>cookie|consent|gdpr)"
+    r"|(?P<newsletter>newsletter|signup|sign-up)"
+)
+_FURNITURE_SIZE = {"embed": None, "share": 200, "cookie": 1000, "newsletter": 500}
 _TEXT_RULES = tuple(rule for rule in cleanup.BLOCK_RULES if rule is not cleanup.links)
 
 
@@ -118,6 +134,7 @@ def discarded_blocks(
     body_keys = [key for block in kept if (key := cleanup._key(block.text))]
     joined = "\n" + "\n".join(f" {key} " for key in body_keys) + "\n"
     body_words = set(joined.split())
+    body_set = set(body_keys)
     long_keys = [key for key in body_keys if len(key) >= 20]
     ctx = cleanup.Context(title=title, byline=byline, form="html")
     dek_key = cleanup._key(dek or "")
@@ -127,14 +144,23 @@ def discarded_blocks(
     places = _Places()
     for element, text in _visible_blocks(tree):
         key = cleanup._key(text)
-        if not key or key in seen:
+        if not key or text in seen:
             continue
-        # Most furniture has a word the story never uses: a set lookup spares the search.
-        if body_words.issuperset(key.split()) and f" {key} " in joined:
+        words = key.split()
+        if key in body_set:
+            continue
+        # Most furniture has a word the story never uses: a set lookup spares the search. A
+        # menu item ("Live", "World") must be a whole block of the story, not just a word in
+        # it; a table cell is always part of a row.
+        if (
+            (len(words) > 3 or element.tag in ("td", "th"))
+            and body_words.issuperset(words)
+            and f" {key} " in joined
+        ):
             continue
         if len(key) >= 20 and any(part in key for part in long_keys):
             continue  # a box around story paragraphs, not furniture
-        seen.add(key)
+        seen.add(text)
         where, box = places.of(element)
         last = entries[-1] if entries else None
         if last is not None and box is not None and last.box is box and last.reason == where:
@@ -145,6 +171,7 @@ def discarded_blocks(
             or _text_reason(text, str(element.tag), ctx)
             or where
             or (cleanup.LINKS if _link_density(element, text) >= 0.8 else None)
+            or (EMBED if element.get(PRUNE_MARK) == "embed" else None)
             or OUTSIDE
         )
         if reason != where:
@@ -210,6 +237,22 @@ def _visible_blocks(tree: lxml.html.HtmlElement) -> Iterator[tuple[lxml.html.Htm
             yield element, text
 
 
+def mark_furniture(tree: lxml.html.HtmlElement) -> str | None:
+    """Mark the page's social embeds, share bars, cookie banners and newsletter boxes; return
+    an XPath of the marked elements for extraction to prune, or None when there are none."""
+    marked = False
+    for element in tree.xpath("//body//*[@class or @id]"):
+        match = _FURNITURE.search(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
+        if match is None or match.lastgroup is None:
+            continue
+        limit = _FURNITURE_SIZE[match.lastgroup]
+        if limit is not None and len(element.text_content()) > limit:
+            continue  # a wrapper around more than the widget
+        element.set(PRUNE_MARK, match.lastgroup)
+        marked = True
+    return f"//*[@{PRUNE_MARK}]" if marked else None
+
+
 def _text_reason(text: str, tag: str, ctx: cleanup.Context) -> str | None:
     """What the block says it is ("Share", "© 2025 ...", the headline again), if anything."""
     probe = TextBlock(text, tag=tag)
@@ -242,6 +285,8 @@ class _Places:
 
 
 def _where(element: lxml.html.HtmlElement) -> str | None:
+    if element.get(PRUNE_MARK) == "embed":
+        return EMBED
     tag = str(element.tag)
     if tag in _CAPTION_TAGS:
         return _CAPTION_TAGS[tag]
@@ -257,5 +302,7 @@ def _where(element: lxml.html.HtmlElement) -> str | None:
 
 
 def _link_density(element: lxml.html.HtmlElement, text: str) -> float:
+    if any(child.tag in _BLOCK_TAGS for child in element):
+        return 0.0  # ``text`` is only the loose text of a box: its links may be elsewhere
     linked = sum(len(normalize_space(a.text_content())) for a in element.iter("a"))
     return min(1.0, linked / max(len(text), 1))

@@ -22,7 +22,7 @@ from narration.article import Article
 from narration.errors import UnreadableArticle
 from narration.script import Skipped
 from narration.scripting.blocks import BlockRole, TextBlock, normalize_space
-from narration.scripting.discarded import discarded_blocks
+from narration.scripting.discarded import discarded_blocks, mark_furniture
 
 # Elements of a CMS body that are never part of the story read aloud.
 _FRAGMENT_DROP = (
@@ -108,6 +108,7 @@ def _extract(page: str, url: str | None) -> PageExtraction:
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
+        prune_xpath=mark_furniture(tree),
         with_metadata=True,
         include_comments=False,
         include_tables=True,
@@ -134,7 +135,8 @@ def _extract(page: str, url: str | None) -> PageExtraction:
 
 
 def declared_language(tree: lxml.html.HtmlElement) -> str | None:
-    """The language the page declares: ``<html lang>``, Content-Language, or og:locale."""
+    """The language the page declares: ``<html lang>``, Content-Language, og:locale, a
+    ``language`` meta tag, or the ``inLanguage`` of its JSON-LD metadata."""
     root = tree.getroottree().getroot()
     for value in (
         root.get("lang"),
@@ -142,10 +144,24 @@ def declared_language(tree: lxml.html.HtmlElement) -> str | None:
         *root.xpath("//meta[translate(@http-equiv,'CONTENTLANGUAGE','contentlanguage')"
                     "='content-language']/@content"),
         *root.xpath("//meta[@property='og:locale']/@content"),
+        *root.xpath("//meta[@name='language' or @itemprop='inLanguage']/@content"),
+        *_json_ld_languages(root),
     ):  # fmt: skip
         if value and value.strip():
             return str(value).strip()
     return None
+
+
+_IN_LANGUAGE = re.compile(r'"inLanguage"\s*:\s*"([^"]{2,35})"')
+
+
+def _json_ld_languages(root: lxml.html.HtmlElement) -> list[str]:
+    """``inLanguage`` of the page's schema.org metadata (read as text: a page's JSON-LD is
+    often not valid JSON, and only this one string is needed)."""
+    found: list[str] = []
+    for script in root.xpath("//script[@type='application/ld+json']"):
+        found += _IN_LANGUAGE.findall(script.text or "")
+    return found
 
 
 def blocks_from_trafilatura(body: etree._Element) -> list[TextBlock]:

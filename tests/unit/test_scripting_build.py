@@ -154,3 +154,64 @@ def test_only_furniture_is_no_readable_text() -> None:
     article = parse_article(b"Headline\n\nHome > News > World\n\nShare Tweet Email\n")
     with pytest.raises(UnreadableArticle, match="no readable text"):
         build_script(article, source="x")
+
+
+PAGES = Path(__file__).parent / "pages"
+# Pages written for these tests in the shapes news sites use (none is a copy of a real page):
+# page -> title, byline, lang, paragraph count, what must not be spoken, skipped reasons.
+# A standfirst that the extraction keeps is read after the headline (figure-newsletter: 11).
+UNSEEN_PAGES = {
+    "figure-newsletter": (
+        "Floods force thousands from homes in river valley", "Hannah Mercer", "en", 11,
+        ["Photograph", "Getty", "Read more", "Related:", "Sign up", "inbox", "privacy policy",
+         "Most read", "Skip to", "Share on", "Environment correspondent", "GMT"],
+        {"photo caption", "newsletter or subscription promo", "related-articles box"},
+    ),
+    "tweet-table": (
+        "Harbour FC sack manager after seventh straight defeat", "Luis Ortega", "en", 11,
+        ["Gutted", "@joewhitlock4", "pic.twitter", "cookies", "Follow Sports Desk", "Comments"],
+        {"social media embed", "cookie notice", "comment widget"},
+    ),
+    "liveblog": (
+        "Live: Storm Helga makes landfall on the east coast", "Maria Chen and David Osei", "en",
+        11, ["p.m. ET", "Share", "Copy link", "Load more"], {"date or time stamp"},
+    ),
+    "jsonld": (
+        "Researchers find microplastics in glacier ice", "Ingrid Solberg", "en", 5,
+        ["2 May 2024", "Subscribe", "Polar Science Today"], {"newsletter or subscription promo"},
+    ),
+    "ko-nolang": (
+        "서울 지하철 요금 내년부터 150원 인상", "김민준", "ko", 5,
+        ["연합뉴스", "minjun@", "관련기사", "무단전재", "입력"],
+        {"photo caption", "e-mail address"},
+    ),
+    "ja-nolang": (
+        "北海道で記録的な大雪 交通機関に乱れ", None, "ja", 5,
+        ["2024年1月25日", "シェア", "ランキング", "無断転載"], {"date or time stamp"},
+    ),
+    "de-nolang": (
+        "Bahnstreik legt Fernverkehr lahm", "Katrin Albrecht", "de", 5,
+        ["Von Katrin", "Mehr zum Thema", "teilen", "Rechte"], {"related-articles box"},
+    ),
+    "es-nolang": (
+        "La sequía obliga a restringir el riego en el sur del país", "Lucía Fernández", "es", 5,
+        ["Por Lucía", "Lea también", "derechos"], {"byline (spoken separately)"},
+    ),
+    "fr-nolang": (
+        "Le prix du pain augmente pour la troisième fois cette année", "Camille Durand", "fr",
+        5, ["Par Camille", "À lire aussi", "Partager", "droits"], {"share or follow widget"},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(UNSEEN_PAGES))
+def test_unseen_page_shapes(name: str) -> None:
+    title, byline, lang, count, banned, reasons = UNSEEN_PAGES[name]
+    path = PAGES / f"{name}.html"
+    script = build_script(load_article(path), source=str(path))
+    assert (script.title, script.byline, script.lang) == (title, byline, lang)
+    assert len(script.paragraphs) == count, script.paragraphs
+    spoken = "\n".join(b.spoken for b in script.blocks())
+    for junk in banned:
+        assert junk not in spoken, junk
+    assert reasons <= {s.reason for s in script.skipped}

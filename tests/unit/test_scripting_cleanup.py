@@ -82,6 +82,14 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ("Anzeige", cleanup.ADVERT),
         ("저작권자 © 중앙일보 무단전재 및 재배포 금지", cleanup.LEGAL),
         ("Tous droits réservés", cleanup.LEGAL),
+        ("2:45 p.m. ET", cleanup.TIMESTAMP),
+        ("14:05 GMT", cleanup.TIMESTAMP),
+        ("2024年1月25日 18時30分", cleanup.TIMESTAMP),
+        ("입력 2024.03.14 10:21", cleanup.TIMESTAMP),
+        ("2024년 3월 14일 오전 10:21", cleanup.TIMESTAMP),
+        ("Von Katrin Albrecht", cleanup.BYLINE),
+        ("Por Lucía Fernández", cleanup.BYLINE),
+        ("Par Camille Durand", cleanup.BYLINE),
     ],
 )
 def test_rule_drops_with_reason(text: str, reason: str) -> None:
@@ -115,6 +123,8 @@ def test_rule_drops_with_reason(text: str, reason: str) -> None:
         "Thank you, Mr. President, for everything you have done for us.",
         "Photos show the damage to the building.",
         "Video shows the moment the bridge collapsed.",
+        "Por la mañana, la lluvia obligó a cerrar la carretera.",
+        "By 10:30 the road had been closed in both directions.",
     ],
 )
 def test_story_sentences_are_kept(text: str) -> None:
@@ -208,3 +218,16 @@ def test_signoff_byline_ends_a_plain_text_story() -> None:
 )
 def test_byline_name(line: str, name: str | None) -> None:
     assert cleanup.byline_name(line) == name
+
+
+def test_a_short_lead_then_only_a_link_points_elsewhere() -> None:
+    text = "Mehr zum Thema: Was Fahrgäste jetzt wissen müssen"
+    linked = TextBlock(text, link_density=len("Was Fahrgäste jetzt wissen müssen") / len(text))
+    assert cleanup.links(linked, cleanup.Context()) == cleanup.RELATED
+    quote = "Officials said: the plan, announced on Monday, would cost millions of euros."
+    assert cleanup.links(TextBlock(quote, link_density=0.1), cleanup.Context()) is None
+
+
+def test_a_table_row_of_figures_is_kept() -> None:
+    assert cleanup.no_words(TextBlock("2023-24 15 2 9", tag="row"), cleanup.Context()) is None
+    assert cleanup.no_words(TextBlock("2023-24 15 2 9"), cleanup.Context()) == cleanup.NO_WORDS

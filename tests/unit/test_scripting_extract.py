@@ -37,6 +37,24 @@ def test_declared_language() -> None:
     og = "<html><head><meta property='og:locale' content='pt_BR'></head><body>x</body></html>"
     assert declared_language(lxml.html.fromstring(og)) == "pt_BR"
     assert declared_language(lxml.html.fromstring("<html><body>x</body></html>")) is None
+    ld = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+        '"inLanguage": "es-MX"}</script></head><body>x</body></html>'
+    )
+    assert declared_language(lxml.html.fromstring(ld)) == "es-MX"
+
+
+def test_social_embeds_and_share_bars_are_pruned_before_extraction() -> None:
+    page = (
+        f"<html><body><article>{FILLER}<blockquote class='twitter-tweet'><p>Tweet text here "
+        "that is long enough to be a paragraph of its own.</p>&mdash; Someone (@someone)"
+        "</blockquote><div class='share-bar'><a href='#'>Share</a></div></article></body></html>"
+    )
+    found = extract_page(page)
+    assert not any("Tweet text" in b.text for b in found.blocks)
+    embed, share = found.discarded
+    assert embed.reason == "social media embed" and "Tweet text here" in embed.text
+    assert (share.reason, share.text) == ("page tool bar", "Share")
 
 
 def test_fragment_drops_figures_and_splits_on_breaks() -> None:
