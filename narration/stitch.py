@@ -284,7 +284,8 @@ def _manifest(
     def ms(samples: int) -> int:
         return round(samples * 1000 / RATE)
 
-    engines = [str(store.chunk_meta(k).get("engine")) for k in used]
+    metas = [store.chunk_meta(k) for k in used]
+    engines = [str(m.get("engine")) for m in metas]
     sentences: list[dict[str, Any]] = []
     for index, block in enumerate(plan.blocks):
         span = timeline.blocks.get(index)
@@ -333,10 +334,14 @@ def _manifest(
                 "key": k,
                 "primary_key": c.key,
                 "engine": e,
+                "engine_version": m.get("engine_version"),
+                "voice": m.get("voice"),
                 "start_ms": ms(span[0]),
                 "end_ms": ms(span[1]),
             }
-            for c, k, e, span in zip(plan.chunks, used, engines, timeline.chunks, strict=True)
+            for c, k, e, m, span in zip(
+                plan.chunks, used, engines, metas, timeline.chunks, strict=True
+            )
         ],
         "chapters": chapters,
         "sentences": sentences,
