@@ -100,7 +100,9 @@ _UI_MESSAGE = re.compile(
     r"|this (?:article|story) (?:has been|was) sent to|loading\b|please enable javascript"
     r"|your browser does not support|click to (?:expand|enlarge|share|print|email|open|play)"
     r"|skip to (?:main )?(?:content|navigation|article)"
-    r"|\d+\s*min(?:ute)?s?\.?\s+read\s*$|(?:estimated )?reading time\b|font size\b|text size\b)",
+    r"|\d+\s*min(?:ute)?s?\.?\s+read\s*$|(?:estimated )?reading time\b|font size\b|text size\b"
+    # what is left of a dateline once its <time> is gone: "Published · 4 min read"
+    r"|(?:published|updated|posted)?\W*\d+\s*min(?:ute)?s?\.?\s+read\s*$)",
     re.I,
 )
 _PROMO = re.compile(

@@ -71,7 +71,7 @@ def choose_lang(
         if (
             detected
             and detected != declared_code
-            and _declaration_is_wrong(declared_code, text, confidence)
+            and _declaration_is_wrong(declared_code, detected, text, confidence)
         ):
             return detected
         return declared_code
@@ -80,14 +80,38 @@ def choose_lang(
     return normalize_lang(default) or detected or "en"
 
 
-def _declaration_is_wrong(declared: str, text: str, confidence: float) -> bool:
+def _declaration_is_wrong(declared: str, detected: str, text: str, confidence: float) -> bool:
     """Templates declare one language on every page of a site. Overrule the declaration when
     the text is plainly in another script, or when a long text is, beyond doubt, another
     language (an English story on a page that says ``de``)."""
     sample = _SAMPLES.get(declared)
     if confidence > 0.9 and sample and _script(sample) != _script(text):
         return True
-    return confidence > 0.999 and len(text) >= 1000
+    if any({declared, detected} <= group for group in _CLOSE):
+        return False  # the detector confuses these; the page knows better
+    if confidence > 0.999 and len(text) >= 1000:
+        return True
+    # A template's "en" on a Spanish story: a few paragraphs that are almost surely not in the
+    # declared language (the detector gives English 1e-14 on one Spanish paragraph).
+    return confidence > 0.9 and len(text) >= 200 and _probability(declared, text) < 1e-6
+
+
+def _probability(lang: str, text: str) -> float:
+    """How likely the detector finds it that ``text`` is in ``lang`` (1 when it does not know
+    the language: it cannot judge)."""
+    primary = lang.split("-")[0]
+    ranked = dict(_identifier().rank(text[:3000]))
+    return float(ranked.get(_UNALIAS.get(primary, primary), 1.0))
+
+
+_UNALIAS = {"iw": "he", "jw": "jv"}
+
+
+# Languages the detector mixes up even on long texts.
+_CLOSE = (
+    {"pt", "gl", "es", "ca"}, {"no", "da", "sv"}, {"id", "ms"}, {"hr", "sr", "bs", "sl"},
+    {"cs", "sk"}, {"uk", "ru", "be"}, {"hi", "mr", "ne"}, {"af", "nl"},
+)  # fmt: skip
 
 
 _SAMPLES = {

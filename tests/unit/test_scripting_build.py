@@ -201,6 +201,22 @@ UNSEEN_PAGES = {
         "Le prix du pain augmente pour la troisième fois cette année", "Camille Durand", "fr",
         5, ["Par Camille", "À lire aussi", "Partager", "droits"], {"share or follow widget"},
     ),
+    "inline-boxes": (
+        "City approves plan to plant 50,000 trees by 2030", "Omar Haddad", "en", 8,
+        ["Advertisement", "Recommended", "Heat wave", "Subscribe", "covers city hall", "Tags",
+         "Join the conversation", "moderated"],
+        {"advertisement", "newsletter or subscription promo", "author box", "tag list"},
+    ),
+    # A correction is part of the story's record: it is read.
+    "video-gallery": (
+        "Volcano erupts near fishing village, forcing evacuation", "Aiko Tanaka and Pedro Ramos",
+        "en", 6, ["Watch:", "1:42", "of 8", "Kenji Mori", "min read", "Natural disasters"],
+        {"image credit", "photo caption"},
+    ),
+    # A template that says lang="en" on every page, over a Spanish story.
+    "es-declared-en": (
+        "El Gobierno aprueba la reforma de las pensiones", None, "es", 4, ["Inicio"], set(),
+    ),
 }  # fmt: skip
 
 

@@ -76,3 +76,17 @@ def test_long_text_plainly_in_another_language_overrules_the_template() -> None:
 
 def test_default_when_nothing_is_known() -> None:
     assert choose_lang(None, None, "ok", default="fr") == "fr"
+
+
+def test_a_few_paragraphs_plainly_in_another_language_overrule_the_template() -> None:
+    spanish = (
+        "El Consejo de Ministros aprobó este martes la reforma del sistema de pensiones, que "
+        "retrasará de forma gradual la edad de jubilación. La ministra defendió que los cambios "
+        "garantizan la sostenibilidad del sistema durante las próximas décadas. Los sindicatos "
+        "respaldaron el acuerdo, mientras que la patronal criticó el aumento de las cotizaciones."
+    )
+    assert choose_lang(None, "en", spanish) == "es"
+    # Portuguese and Galician look alike to the detector: the page's word stands.
+    assert choose_lang(None, "gl", spanish) == "gl"
+    # A language the detector does not know is never overruled by it.
+    assert choose_lang(None, "haw", spanish) == "haw"
