@@ -13,7 +13,8 @@ from narration.script import Script
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+# Paths are checked by the reader, so that a bad one is one line among the others' output.
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text")
 def script(files: tuple[str, ...], fmt: str) -> None:
     """Print the narration script of each FILE (HTML page, CMS JSON article or plain text).

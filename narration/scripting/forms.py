@@ -54,6 +54,7 @@ _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<\?xml|<!--|<head|<body|
 _HTML_TAG = re.compile(
     r"<(p|div|br|h[1-6]|ul|ol|li|blockquote|article|section|span|a)(\s[^>]*)?/?>", re.I
 )
+_ANY_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^>]*)?/?>")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_.:-]+)""", re.I)
 
 
@@ -121,7 +122,10 @@ def article_from_json(obj: dict[str, Any]) -> Article:
     chosen = body_html if body_html and body_html.strip() else body
     if not chosen or not chosen.strip():
         raise UnreadableArticle("the article body is empty", field="body")
-    if _HTML_TAG.search(chosen):
+    # Any tag makes a ``body_html`` markup ("<script>..</script>" alone is not text to read);
+    # a ``body`` needs the tags of a story's markup.
+    is_html = _ANY_TAG if chosen is body_html else _HTML_TAG
+    if is_html.search(chosen):
         fields["body_html"] = chosen
     else:
         fields["body_text"] = chosen

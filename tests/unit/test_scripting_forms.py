@@ -47,6 +47,15 @@ def test_cms_json_html_in_body_is_detected() -> None:
     assert article.body_html == "<p>One.</p><p>Two.</p>"
 
 
+def test_body_html_with_any_tag_is_markup() -> None:
+    article = article_from_json({"body_html": "<script>track()</script>"})
+    assert article.body_html == "<script>track()</script>"
+    # in a text body, a bracket is only a bracket
+    article = article_from_json({"body": "Scores: 3 <5 and x > 2 <script> in quotes."})
+    assert article.body_html is None
+    assert article_from_json({"body_html": "Plain words only."}).body_text == "Plain words only."
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [("title", 3), ("byline", {"name": "x"}), ("published", "yesterday"), ("lang", ["en"])],
