@@ -488,10 +488,15 @@ def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
 def _above_story(block: TextBlock, kept: list[TextBlock], ctx: Context) -> str | None:
     """A heading before the first paragraph is the page's headline or standfirst: the title is
     spoken on its own. (A paragraph that repeats the page description is not dropped: many
-    sites describe a story by its first paragraph.)"""
+    sites describe a story by its first paragraph. Nor is a sub-heading that the extraction
+    read as a paragraph of the story, tag ``p``: a live blog's first post title.)"""
     if ctx.form != "html":
         return None  # a CMS body is the story alone: its first heading is a real one
-    if block.role == "heading" and not any(b.role == "paragraph" for b in kept):
+    if (
+        block.role == "heading"
+        and block.tag != "p"
+        and not any(b.role == "paragraph" for b in kept)
+    ):
         return HEADLINE
     return None
 

@@ -117,7 +117,7 @@ def _extract(page: str, url: str | None) -> PageExtraction:
     )
     if not isinstance(doc, Document) or doc.body is None:
         raise UnreadableArticle("no readable text in the page")
-    blocks = blocks_from_trafilatura(doc.body)
+    blocks = _restore_headings(blocks_from_trafilatura(doc.body), tree)
     title, byline, dek = _clean(doc.title), _clean(doc.author), _clean(doc.description)
     return PageExtraction(
         blocks=blocks,
@@ -132,6 +132,20 @@ def _extract(page: str, url: str | None) -> PageExtraction:
         section=_clean(doc.categories[0]) if doc.categories else None,
         dek=dek,
     )
+
+
+def _restore_headings(blocks: list[TextBlock], tree: lxml.html.HtmlElement) -> list[TextBlock]:
+    """trafilatura's fallback extractors return a page's sub-headings as plain paragraphs (a
+    live blog's post titles); a paragraph that is exactly a sub-heading of the page is one."""
+    headings = {
+        text
+        for element in tree.iter("h2", "h3", "h4", "h5", "h6")
+        if len(text := normalize_space(element.text_content())) <= 200
+    }
+    for block in blocks:
+        if block.role == "paragraph" and block.tag == "p" and block.text in headings:
+            block.role = "heading"  # the tag stays "p": it was read as part of the story
+    return blocks
 
 
 def declared_language(tree: lxml.html.HtmlElement) -> str | None:

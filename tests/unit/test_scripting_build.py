@@ -231,3 +231,13 @@ def test_unseen_page_shapes(name: str) -> None:
     for junk in banned:
         assert junk not in spoken, junk
     assert reasons <= {s.reason for s in script.skipped}
+
+
+def test_live_blog_posts_are_sections() -> None:
+    script = build_script(load_article(PAGES / "liveblog.html"), source="liveblog")
+    assert [s.heading.text for s in script.sections if s.heading] == [
+        "Governor declares state of emergency",
+        "More than 200,000 without power",
+        "Airports cancel flights",
+        "Storm makes landfall",
+    ]

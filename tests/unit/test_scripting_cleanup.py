@@ -169,9 +169,15 @@ def test_title_repeated_in_body() -> None:
 
 
 def test_heading_above_the_story_is_the_headline() -> None:
-    blocks = [TextBlock("A standfirst above the story", role="heading"), TextBlock(STORY)]
+    blocks = [
+        TextBlock("A standfirst above the story", role="heading", tag="head"),
+        TextBlock(STORY),
+    ]
     cleaned = cleanup.clean(blocks, cleanup.Context(form="html"))
     assert [s.reason for s in cleaned.skipped] == [cleanup.HEADLINE]
+    # a page sub-heading that extraction read as a paragraph: a live blog's first post title
+    first_post = [TextBlock("Governor declares emergency", role="heading"), TextBlock(STORY)]
+    assert cleanup.clean(first_post, cleanup.Context(form="html")).skipped == []
     assert cleanup.clean(blocks, cleanup.Context(form="cms-json")).skipped == []
     inner = [TextBlock(STORY), TextBlock("The Rukban camp", role="heading")]
     assert cleanup.clean(inner, cleanup.Context()).skipped == []
