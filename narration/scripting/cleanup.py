@@ -71,8 +71,8 @@ _MONTHS = (
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 _TIMESTAMP = re.compile(
-    rf"^(?:(?:updated|published|posted|last updated|modified|on|입력|수정|등록|更新|公開|配信"
-    rf"|veröffentlicht|aktualisiert|stand|publié le|mis à jour le|publicado|actualizado)\s*:?\s*)?"
+    rf"^(?:(?:updated|published|posted|last updated|first published(?: on)?|modified|on"
+    rf"|입력|수정|등록|更新|公開|配信|veröffentlicht|aktualisiert|stand|publié le|mis à jour le|publicado|actualizado)\s*:?\s*)?"
     rf"(?:(?:mon|tues?|wed|thu|thurs|fri|sat|sun)\w*,?\s*)?"
     rf"(?:(?:\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}})|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{0,4}}"
     rf"|\d{{1,2}}\.?\s+(?:{_MONTHS})\.?,?\s*\d{{0,4}}"
@@ -81,6 +81,10 @@ _TIMESTAMP = re.compile(
     rf"(?:\s*(?:오전|오후|午前|午後)?\s*\d{{1,2}}\s*[時시:]\s*\d{{1,2}}\s*[分분]?)?)"
     rf"(?:[,\s|@-]*(?:at\s*)?\d{{1,2}}[:.h]\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{{2,4}})?)?\s*$"
     rf"|^(?:updated|published|posted)?\s*:?\s*\d+\s+(?:minutes?|mins?|hours?|hrs?|days?)\s+ago\s*$"
+    # time first: "Updated: 10:42 AM EST, Mon April 1, 2024"
+    rf"|^(?:(?:updated|published|posted)\s*:?\s*)?\d{{1,2}}[:.]\d{{2}}\s*(?:[ap]\.?m\.?)?\s*"
+    rf"(?:[a-z]{{2,4}})?,?\s*(?:(?:mon|tues?|wed|thu|thurs|fri|sat|sun)\w*,?\s*)?"
+    rf"(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?\s*\d{{4}}|\d{{1,2}}\s+(?:{_MONTHS})\.?,?\s*\d{{4}})$"
     # the time of a live blog's post: "2:45 p.m. ET", "14:05 GMT", "10.42am"
     rf"|^\d{{1,2}}[:.]\d{{2}}\s*(?:[ap]\.?m\.?)?\s*(?:[a-z]{{2,4}}|\([a-z]{{2,4}}\))?$",
     re.I,
@@ -91,7 +95,9 @@ _LEGAL = re.compile(
     r"|subscriber agreement|copyright \d{4}|© ?\d{4}|\u24d2|무단 ?전재|재배포 ?금지|저작권자"
     r"|無断(?:転載|複製)|版[权權]所有|alle rechte vorbehalten|tous droits réservés"
     r"|todos (?:los|os) derechos reservados|todos os direitos reservados|все права защищены"
-    r"|order (?:presentation-ready )?(?:copies|reprints))",
+    r"|order (?:presentation-ready )?(?:copies|reprints)|trust principles"
+    r"|^this (?:article|story|piece) (?:was |is )?(?:originally published|first published"
+    r"|originally appeared|first appeared|republished)\b)",
     re.I,
 )
 _UI_MESSAGE = re.compile(
@@ -102,7 +108,9 @@ _UI_MESSAGE = re.compile(
     r"|skip to (?:main )?(?:content|navigation|article)"
     r"|\d+\s*min(?:ute)?s?\.?\s+read\s*$|(?:estimated )?reading time\b|font size\b|text size\b"
     # what is left of a dateline once its <time> is gone: "Published · 4 min read"
-    r"|(?:published|updated|posted)?\W*\d+\s*min(?:ute)?s?\.?\s+read\s*$)",
+    r"|(?:published|updated|posted)?\W*\d+\s*min(?:ute)?s?\.?\s+read\s*$"
+    r"|(?:previous|next) (?:article|story|post|page)$|back to top$"
+    r"|print (?:this )?(?:page|article|story)$)",
     re.I,
 )
 _PROMO = re.compile(
@@ -115,7 +123,8 @@ _PROMO = re.compile(
 )
 _CONTRIBUTORS = re.compile(
     r"\b(?:contributed (?:to )?(?:this )?(?:report|reporting|research)"
-    r"|contributed to this (?:report|story|article)|additional reporting by)\b",
+    r"|contributed to this (?:report|story|article)|additional reporting by)\b"
+    r"|^\W*with files from\b.{0,60}$",
     re.I,
 )
 _ABOUT = re.compile(r"^(?:about|über|à propos de|acerca de|sobre)\s+\S.{0,60}$", re.I)
@@ -183,7 +192,9 @@ _ADVERT = re.compile(
     r"^(?:advertisement|advert|sponsored(?: content)?|ad|story continues below(?: advertisement)?"
     r"|article continues below(?: advertisement)?|scroll to continue(?: with content)?"
     r"|supported by|continue reading(?: the main story)?|skip (?:ad|advert)"
-    r"|anzeige|werbung|publicité|publicidad|publicidade|pubblicità|реклама|광고|広告)"
+    r"|anzeige|werbung|publicité|publicidad|publicidade|pubblicità|реклама|광고|広告"
+    r"|advertisement\s*[-\u2013\u2014:|]\s*(?:scroll to continue|continue reading(?: below)?"
+    r"|story continues below))"
     r"\s*[:.]?$",
     re.I,
 )

@@ -90,6 +90,14 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ("Von Katrin Albrecht", cleanup.BYLINE),
         ("Por Lucía Fernández", cleanup.BYLINE),
         ("Par Camille Durand", cleanup.BYLINE),
+        ("This article was originally published on The Conversation.", cleanup.LEGAL),
+        ("Our Standards: The Thomson Reuters Trust Principles.", cleanup.LEGAL),
+        ("Advertisement - Scroll to continue", cleanup.ADVERT),
+        ("Next article", cleanup.UI_MESSAGE),
+        ("Back to top", cleanup.UI_MESSAGE),
+        ("Updated: 10:42 AM EST, Mon April 1, 2024", cleanup.TIMESTAMP),
+        ("First published on Tue 2 Apr 2024 09.00 BST", cleanup.TIMESTAMP),
+        ("\u2014 With files from The Canadian Press", cleanup.CONTRIBUTORS),
     ],
 )
 def test_rule_drops_with_reason(text: str, reason: str) -> None:
@@ -125,6 +133,10 @@ def test_rule_drops_with_reason(text: str, reason: str) -> None:
         "Video shows the moment the bridge collapsed.",
         "Por la mañana, la lluvia obligó a cerrar la carretera.",
         "By 10:30 the road had been closed in both directions.",
+        "This story was published in 1999 and the mayor said it was wrong.",
+        "With files from the archive, historians rebuilt the timeline of the war over many years.",
+        "The next page of the report describes the damage.",
+        "He said the 10:42 train was late.",
     ],
 )
 def test_story_sentences_are_kept(text: str) -> None:
