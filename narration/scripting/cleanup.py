@@ -72,7 +72,8 @@ _MONTHS = (
 )
 _TIMESTAMP = re.compile(
     rf"^(?:(?:updated|published|posted|last updated|first published(?: on)?|modified|on"
-    rf"|입력|수정|등록|更新|公開|配信|veröffentlicht|aktualisiert|stand|publié le|mis à jour le|publicado|actualizado)\s*:?\s*)?"
+    rf"|입력|수정|등록|更新|公開|配信|veröffentlicht|aktualisiert|stand|publié le|mis à jour le"
+    rf"|publicado|actualizado)\s*:?\s*)?"
     rf"(?:(?:mon|tues?|wed|thu|thurs|fri|sat|sun)\w*,?\s*)?"
     rf"(?:(?:\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}})|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{0,4}}"
     rf"|\d{{1,2}}\.?\s+(?:{_MONTHS})\.?,?\s*\d{{0,4}}"
