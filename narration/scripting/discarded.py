@@ -107,7 +107,8 @@ _FURNITURE = re.compile(
     r"(?P<embed>twitter-tweet|twitter-timeline|instagram-media|tiktok-embed|fb-post|fb-video"
     r"|bluesky-embed|threads-post|reddit-embed|embed-(?:twitter|instagram|facebook|tiktok|social)"
     r"|social-embed)"
-    r"|(?P<share>(?:^|[^a-z])(?:share|sharing|sharebar|social-(?:share|links|icons|buttons|follow)))"
+    r"|(?P<share>(?:^|[^a-z])(?:share(?:bar|tools|buttons?|links|icons|this)?|sharing"
+    r"|social-(?:share|links|icons|buttons|follow))(?:$|[^a-z]))"
     r"|(?P<cookie>cookie|consent|gdpr)"
     r"|(?P<newsletter>newsletter|signup|sign-up)"
 )
