@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,11 +113,17 @@ def decode(
 
 
 def encode_mp3(ffmpeg: str, pcm: Pcm, bitrate_kbps: int, rate: int | None = None) -> bytes:
-    """Encode mono PCM to a CBR MP3 (with the LAME header that makes decoding gapless)."""
-    args = ["-f", "s16le", "-ar", str(pcm.rate), "-ac", "1", "-i", "pipe:0"]
-    args += ["-ar", str(rate or pcm.rate), "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"]
-    args += ["-id3v2_version", "0", "-f", "mp3", "pipe:1"]
-    return run_ffmpeg(ffmpeg, args, pcm.samples.astype("<i2").tobytes())
+    """Encode mono PCM to a CBR MP3 with the LAME header that makes decoding gapless.
+
+    ffmpeg writes that header (encoder delay and padding) by seeking back when it finishes, so
+    the encode goes to a temporary file: piped output lacks it and decodes ~50 ms long."""
+    with tempfile.TemporaryDirectory(prefix="narrator-mp3-") as tmp:
+        out = Path(tmp) / "out.mp3"
+        args = ["-f", "s16le", "-ar", str(pcm.rate), "-ac", "1", "-i", "pipe:0"]
+        args += ["-ar", str(rate or pcm.rate), "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"]
+        args += ["-id3v2_version", "0", "-f", "mp3", "-y", str(out)]
+        run_ffmpeg(ffmpeg, args, pcm.samples.astype("<i2").tobytes())
+        return out.read_bytes()
 
 
 def resample(ffmpeg: str, pcm: Pcm, rate: int) -> Pcm:
