@@ -160,10 +160,11 @@ def test_readme_check_on_a_machine_with_no_redis_configured(
     assert (store / ".redis" / "redis.log").exists(), "the embedded Redis keeps its data there"
 
 
-def test_sigterm_stops_the_api_the_worker_and_redis(served: Served) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_stops_the_api_the_worker_and_redis(served: Served, signum: int) -> None:
     children = children_of(served.process.pid)
     assert len(children) >= 2, "an embedded redis-server and a Celery worker"
-    served.process.send_signal(signal.SIGTERM)
+    served.process.send_signal(signum)
     assert served.process.wait(timeout=120) == 0
     assert not [pid for pid in children if alive(pid)], "no child outlives narrator serve"
     redis_log = (served.cwd / "audio_cache" / ".redis" / "redis.log").read_text()
