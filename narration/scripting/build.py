@@ -100,17 +100,43 @@ def _title_from_first_block(blocks: list[TextBlock]) -> tuple[str, list[TextBloc
 
 
 def _tidy_byline(byline: str | None) -> str | None:
+    """The names to say after "By": page metadata often carries a job title, an agency in
+    brackets, several authors joined by semicolons, a profile URL or a CMS user name."""
     if not byline:
         return None
-    name = cleanup.byline_name(byline) or _LEADING_BY.sub("", normalize_space(byline))
-    name = cleanup.strip_emails_text(name).strip(" ,;|-")
+    text = _URL.sub(" ", cleanup.strip_emails_text(normalize_space(byline)))
+    names = []
     # Page metadata lists several authors with semicolons ("Maria Chen; David Osei").
-    names = [_TRAILING_TITLE.sub("", n).strip() for n in name.split(";") if n.strip()]
+    parts = [p for p in text.split(";") if p.strip(" ,;|-")]
+    for part in parts:
+        part = _ROLE.sub("", _LEADING_BY.sub("", part.strip(" ,;|-")))
+        if len(parts) > 1 and _PUBLISHER.fullmatch(part):
+            continue  # "Jill Disis; CNN Business": the outlet is not an author
+        if len(part.split()) > 3:
+            part = _PUBLISHER.sub("", part)  # "ERIC TUCKER Associated Press"
+        # "Jane Doe, Staff Writer", "Jane Doe (Reuters)": the byline grammar keeps the name.
+        name = cleanup.byline_name(f"By {part}") or part
+        name = _TRAILING_TITLE.sub("", name).strip(" ,;|-")
+        if name and name.lower() not in _NOT_AUTHORS:
+            names.append(name)
     if len(names) > 1:
-        name = ", ".join(names[:-1]) + " and " + names[-1]
-    elif names:
-        name = names[0]
-    return name or None
+        return ", ".join(names[:-1]) + " and " + names[-1]
+    return names[0] if names else None
+
+
+# A job title after the name: "Jane Doe, Staff Writer", "Hannah Mercer, Environment correspondent".
+_ROLE = re.compile(
+    r"\s*[,|\u2013\u2014-]\s*[\w .&]{0,40}\b(?:writer|correspondent|reporter|editor|contributor"
+    r"|columnist|producer|photographer|analyst|chief|staff|intern|critic)s?\b.*$",
+    re.I,
+)
+_PUBLISHER = re.compile(
+    r"\s*(?:(?:the )?associated press|reuters|afp|bloomberg|cnn(?: business)?|business insider)$",
+    re.I,
+)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+# CMS account names that stand in for an author.
+_NOT_AUTHORS = {"admin", "administrator", "staff", "editor", "webmaster", "guest", "user", "root"}
 
 
 def _first_sentence(text: str, lang: str) -> str:

@@ -460,9 +460,15 @@ def byline_name(text: str) -> str | None:
     tail = text[match.end("name") :].strip()
     if tail.startswith(",") and (len(tail) > 40 or tail.endswith(".")):
         return None  # "By Kim, who ..." runs on into a sentence
-    if name.isupper():
-        name = name.title()
+    # Names in capitals are title-cased ("BY SARAH KIM"); a lone short word is an acronym ("AS").
+    words = name.split()
+    if len(words) > 1 or len(name) > 4:
+        name = " ".join(w.title() if w.isupper() and w not in _AGENCIES else w for w in words)
     return name
+
+
+# News agencies keep their capitals when a byline in capitals is title-cased ("BY AP").
+_AGENCIES = {"AP", "AFP", "UPI", "DPA", "EFE", "ANSA", "PTI", "IANS", "ANI", "TASS", "CNN", "BBC"}
 
 
 # --- whole-body rules -----------------------------------------------------------------------

@@ -241,3 +241,26 @@ def test_live_blog_posts_are_sections() -> None:
         "Airports cancel flights",
         "Storm makes landfall",
     ]
+
+
+@pytest.mark.parametrize(
+    ("given", "spoken"),
+    [
+        ("Maria Chen; David Osei; Li Wei", "Maria Chen, David Osei and Li Wei"),
+        ("Jane Doe, Staff Writer", "Jane Doe"),
+        ("Hannah Mercer, Environment correspondent", "Hannah Mercer"),
+        ("Jane Doe (Reuters)", "Jane Doe"),
+        ("DANICA KIRKA; JILL LAWLESS Associated Press", "Danica Kirka and Jill Lawless"),
+        ("Jill Disis; CNN Business", "Jill Disis"),
+        ("BY AP", "AP"),
+        ("AS", "AS"),
+        ("김민준 기자", "김민준"),
+        ("https://www.facebook.com/janedoe", None),
+        ("admin", None),
+        ("The Associated Press", "The Associated Press"),
+        ("Jean-Luc Picard", "Jean-Luc Picard"),
+    ],
+)
+def test_byline_from_metadata_is_the_names_only(given: str, spoken: str | None) -> None:
+    article = article_from_json({"title": "T", "byline": given, "body": "One sentence here."})
+    assert build_script(article, source="x").byline == spoken
