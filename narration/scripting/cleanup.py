@@ -258,7 +258,9 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _key(text: str) -> str:
+def text_key(text: str) -> str:
+    """The words of ``text`` in lower case, one space apart: two texts that differ only in
+    punctuation, digits or spacing have the same key."""
     return " ".join(w.lower() for w in _words(text))
 
 
@@ -520,7 +522,7 @@ def _above_story(block: TextBlock, kept: list[TextBlock], ctx: Context) -> str |
 
 
 def _similar(a: str, b: str) -> bool:
-    ka, kb = _key(a), _key(b)
+    ka, kb = text_key(a), text_key(b)
     if not ka or not kb:
         return False
     if ka == kb:
@@ -553,7 +555,7 @@ def _repeated(blocks: list[TextBlock]) -> dict[int, str]:
     reasons: dict[int, str] = {}
     seen: set[str] = set()
     # Table rows repeat by nature (a header row per table); they are not captions.
-    keys = [_key(b.text) if b.tag not in ("row", "cell") else "" for b in blocks]
+    keys = [text_key(b.text) if b.tag not in ("row", "cell") else "" for b in blocks]
     for index, key in enumerate(keys):
         if len(key.split()) < 4:
             continue

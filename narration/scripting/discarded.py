@@ -132,19 +132,19 @@ def discarded_blocks(
             continue  # "border: none" hides nothing
         if element.getparent() is not None:
             element.drop_tree()
-    body_keys = [key for block in kept if (key := cleanup._key(block.text))]
+    body_keys = [key for block in kept if (key := cleanup.text_key(block.text))]
     joined = "\n" + "\n".join(f" {key} " for key in body_keys) + "\n"
     body_words = set(joined.split())
     body_set = set(body_keys)
     long_keys = [key for key in body_keys if len(key) >= 20]
     ctx = cleanup.Context(title=title, byline=byline, form="html")
-    dek_key = cleanup._key(dek or "")
+    dek_key = cleanup.text_key(dek or "")
 
     entries: list[_Entry] = []
     seen: set[str] = set()
     places = _Places()
     for element, text in _visible_blocks(tree):
-        key = cleanup._key(text)
+        key = cleanup.text_key(text)
         if not key or text in seen:
             continue
         words = key.split()
@@ -172,7 +172,6 @@ def discarded_blocks(
             or _text_reason(text, str(element.tag), ctx)
             or where
             or (cleanup.LINKS if _link_density(element, text) >= 0.8 else None)
-            or (EMBED if element.get(PRUNE_MARK) == "embed" else None)
             or OUTSIDE
         )
         if reason != where:
