@@ -2,6 +2,18 @@
 
 ``load_article`` / ``parse_article`` / ``article_from_json`` read the three forms;
 ``build_script`` cleans, segments and respells them into a :class:`~narration.script.Script`.
+
+What a listener hears, where a choice had to be made:
+
+- a social-media embed (a tweet, an Instagram post) is not read: its handle, link and date read
+  as noise, and a story that rests on a post quotes or reports it in its own words;
+- a table is read row by row ("2023-24 15 2 9"); a correction or editor's note is read;
+- a standfirst that main-text extraction keeps is read after the headline;
+- live-blog times, datelines, captions, credits and every other block in ``cleanup`` are not.
+
+``skipped`` holds every dropped block with its reason: what cleanup dropped from the body, then
+(for a whole HTML page) the visible text that extraction left out, at most 60 entries of 300
+characters (``discarded``).
 """
 
 from narration.scripting.build import build_script
