@@ -8,10 +8,13 @@ the work once.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import lxml.html
 import trafilatura
@@ -21,7 +24,7 @@ from trafilatura.settings import Document
 from narration.article import Article
 from narration.errors import UnreadableArticle
 from narration.script import Skipped
-from narration.scripting.blocks import BlockRole, TextBlock, normalize_space
+from narration.scripting.blocks import BlockRole, TextBlock, normalize_space, text_blocks
 from narration.scripting.discarded import discarded_blocks, mark_furniture
 
 # Elements of a CMS body that are never part of the story read aloud.
@@ -115,9 +118,28 @@ def _extract(page: str, url: str | None) -> PageExtraction:
         # Links are kept only to measure how much of a block is link text.
         include_links=True,
     )
-    if not isinstance(doc, Document) or doc.body is None:
+    body = doc.body if isinstance(doc, Document) else None
+    found = body is not None
+    blocks = _restore_headings(blocks_from_trafilatura(body), tree) if body is not None else []
+    # A page drawn by JavaScript carries its story only in its metadata (schema.org
+    # articleBody); the extraction then finds a teaser, or nothing.
+    # (trafilatura may read that itself, but as one paragraph).
+    size = sum(len(b.text) for b in blocks)
+    metadata = _json_ld_article(tree) if size < 2000 else None
+    story = metadata.get("articleBody") if metadata else None
+    if isinstance(story, str) and (
+        len(story) >= max(300, 2 * size)
+        or (len(blocks) == 1 and blocks[0].text == normalize_space(story))
+    ):
+        blocks = fragment_blocks(story) if _TAG.search(story) else text_blocks(story)
+    elif not found:
         raise UnreadableArticle("no readable text in the page")
-    blocks = _restore_headings(blocks_from_trafilatura(doc.body), tree)
+    if not isinstance(doc, Document):
+        doc = Document()
+    if metadata:  # what the page's own markup did not say
+        schema = _document_from_json_ld(metadata)
+        for name in ("title", "author", "date", "description"):
+            setattr(doc, name, getattr(doc, name, None) or getattr(schema, name))
     title, byline, dek = _clean(doc.title), _clean(doc.author), _clean(doc.description)
     return PageExtraction(
         blocks=blocks,
@@ -132,6 +154,49 @@ def _extract(page: str, url: str | None) -> PageExtraction:
         section=_clean(doc.categories[0]) if doc.categories else None,
         dek=dek,
     )
+
+
+_TAG = re.compile(r"</?(?:p|br|div|h[1-6]|li)\b", re.I)
+
+
+def _json_ld_article(tree: lxml.html.HtmlElement) -> dict[str, Any] | None:
+    """The schema.org object of the page that carries the longest ``articleBody``, if any."""
+    best: dict[str, Any] | None = None
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue  # pages ship broken JSON-LD often enough
+        for obj in _json_objects(data):
+            body = obj.get("articleBody")
+            if isinstance(body, str) and (best is None or len(body) > len(best["articleBody"])):
+                best = obj
+    return best
+
+
+def _json_objects(data: object) -> Iterator[dict[str, Any]]:
+    if isinstance(data, dict):
+        yield data
+        for value in data.values():
+            yield from _json_objects(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _json_objects(value)
+
+
+def _document_from_json_ld(obj: dict[str, Any]) -> Document:
+    """The headline, authors, date and description of a schema.org article."""
+    doc = Document()
+    doc.title = obj.get("headline") if isinstance(obj.get("headline"), str) else None
+    authors = obj.get("author")
+    names = [
+        a.get("name") if isinstance(a, dict) else a
+        for a in (authors if isinstance(authors, list) else [authors])
+    ]
+    doc.author = "; ".join(n for n in names if isinstance(n, str)) or None
+    doc.date = obj.get("datePublished") if isinstance(obj.get("datePublished"), str) else None
+    doc.description = obj.get("description") if isinstance(obj.get("description"), str) else None
+    return doc
 
 
 def _restore_headings(blocks: list[TextBlock], tree: lxml.html.HtmlElement) -> list[TextBlock]:

@@ -213,6 +213,11 @@ UNSEEN_PAGES = {
         "en", 6, ["Watch:", "1:42", "of 8", "Kenji Mori", "min read", "Natural disasters"],
         {"image credit", "photo caption"},
     ),
+    # A page drawn by JavaScript: the story is only in its schema.org metadata.
+    "js-rendered": (
+        "Central bank holds rates steady as inflation cools", "Tomás Herrera and Amara Osei",
+        "en", 4, ["Loading", "JavaScript", "Finance Wire"], {"interface message"},
+    ),
     # A template that says lang="en" on every page, over a Spanish story.
     "es-declared-en": (
         "El Gobierno aprueba la reforma de las pensiones", None, "es", 4, ["Inicio"], set(),

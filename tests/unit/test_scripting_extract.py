@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import lxml.html
+import json
 
+import lxml.html
+import pytest
+
+from narration.errors import UnreadableArticle
 from narration.scripting.blocks import text_blocks
 from narration.scripting.extract import declared_language, extract_page, fragment_blocks
 
@@ -96,3 +100,30 @@ def test_plain_text_lines_and_wrapped_paragraphs() -> None:
         "so each of its lines stops in the middle of a sentence.",
         "Next one.",
     ]
+
+
+def test_a_page_drawn_by_javascript_is_read_from_its_schema_org_metadata() -> None:
+    article = {
+        "@type": "NewsArticle",
+        "headline": "Rates held",
+        "author": {"@type": "Person", "name": "Amara Osei"},
+        "datePublished": "2024-06-12T14:00:00Z",
+        "articleBody": "The bank left rates unchanged on Wednesday, as most had expected. " * 3
+        + "\n\n"
+        + "Markets barely moved after the announcement, traders said later that day. " * 2,
+    }
+    page = (
+        '<html><head><script type="application/ld+json">'
+        f"{json.dumps({'@graph': [{'@type': 'WebSite'}, article]})}</script>"
+        '</head><body><div id="root"></div></body></html>'
+    )
+    found = extract_page(page)
+    assert (found.title, found.byline) == ("Rates held", "Amara Osei")
+    assert found.published is not None and found.published.year == 2024
+    assert [b.text[:22] for b in found.blocks] == [
+        "The bank left rates un",
+        "Markets barely moved a",
+    ]
+    broken = page.replace('"@graph"', "@graph")  # invalid JSON-LD: nothing to read
+    with pytest.raises(UnreadableArticle):
+        extract_page(broken)
