@@ -165,7 +165,7 @@ def discarded_blocks(
         where, box = places.of(element)
         last = entries[-1] if entries else None
         if last is not None and box is not None and last.box is box and last.reason == where:
-            last.add(text)  # the next item of the same menu or box
+            last.add(_shown(element, text))  # the next item of the same menu or box
             continue
         reason = (
             (cleanup.HEADLINE if dek_key and key == dek_key else None)
@@ -177,11 +177,11 @@ def discarded_blocks(
         if reason != where:
             box = element.getparent()
         if last is not None and last.box is box and last.reason == reason:
-            last.add(text)
+            last.add(_shown(element, text))
             continue
         if len(entries) == MAX_ENTRIES:
             return [*_skipped(entries), Skipped("more blocks not listed", TRUNCATED)]
-        entries.append(_Entry(reason, [text], box, len(text)))
+        entries.append(_Entry(reason, [shown := _shown(element, text)], box, len(shown)))
     return list(_skipped(entries))
 
 
@@ -205,6 +205,14 @@ def _skipped(entries: list[_Entry]) -> Iterator[Skipped]:
         if len(text) > MAX_TEXT:
             text = text[: MAX_TEXT - 1].rstrip() + "\u2026"
         yield Skipped(text, entry.reason)
+
+
+def _shown(element: lxml.html.HtmlElement, text: str) -> str:
+    """A block as the list shows it: the words of neighbouring links and buttons apart
+    ("Share Copy link", where the page's text runs them together as "ShareCopy link")."""
+    if len(element) == 0 or any(child.tag in _BLOCK_TAGS for child in element):
+        return text
+    return normalize_space(" ".join(element.itertext())) or text
 
 
 def _hidden(element: lxml.html.HtmlElement) -> bool:
