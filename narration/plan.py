@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from narration import disclosure
 from narration.chunks import Chunk, PauseHint, Voice, make_chunks
 from narration.engines import AutoEngine, get_engine
 from narration.errors import NarrationError, PermanentEngineError
@@ -111,16 +112,18 @@ def stitch_spec(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _blocks(script: Script, settings: Settings) -> list[PlanBlock]:
+def _blocks(script: Script, settings: Settings, lang: str) -> list[PlanBlock]:
     blocks: list[PlanBlock] = []
-    if settings.intro_text:
-        blocks.append(PlanBlock("intro", settings.intro_text, settings.intro_text, "section", 0))
+    intro = disclosure.intro_text(settings)
+    if intro:
+        blocks.append(PlanBlock("intro", intro, intro, "section", 0))
     for b in script.blocks():
         if b.spoken.strip():
             blocks.append(PlanBlock(b.kind, b.text, b.spoken, b.pause_after, b.section))
-    if settings.outro_text:
+    outro = disclosure.outro_text(settings, lang)
+    if outro:
         last = blocks[-1].section if blocks else 0
-        blocks.append(PlanBlock("outro", settings.outro_text, settings.outro_text, "section", last))
+        blocks.append(PlanBlock("outro", outro, outro, "section", last))
     return blocks
 
 
@@ -150,7 +153,7 @@ def _meta(
         "album": script.section_name or settings.album,
         "date": script.published.date().isoformat() if script.published else None,
         "language": lang,
-        "comment": settings.disclosure,
+        "comment": disclosure.comment(settings, lang),
         "publisher": settings.publisher,
         "url": script.canonical_url,
         "source": script.source,
@@ -198,7 +201,7 @@ def plan_narration(
             fallback_voice = None  # the offline engine cannot speak it: gTTS or nothing
         if fallback_voice is not None:
             fallback = Voice(offline.name, offline.version(), fallback_voice, language, speed)
-    blocks = _blocks(script, settings)
+    blocks = _blocks(script, settings, language)
     if not any(b.kind != "intro" and b.kind != "outro" for b in blocks):
         raise NarrationError("the script has nothing to say", field="script")
     chunks = make_chunks(

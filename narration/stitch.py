@@ -32,6 +32,7 @@ from narration.loudness import Loudness, Normalization, measure, plan_normalizat
 from narration.plan import NarrationPlan
 from narration.settings import Settings
 from narration.store import AudioStore
+from narration.synthesis import stitch_keys
 from narration.tags import write_tags
 from narration.transcript import MANIFEST_FORMAT, render_vtt
 
@@ -69,8 +70,9 @@ def _result(store: AudioStore, key: str, cached: bool) -> StitchResult:
 def stitch_narration(plan: NarrationPlan, store: AudioStore, settings: Settings) -> StitchResult:
     """Stitch the stored chunks of ``plan`` into ``<audio_key>.mp3``, ``.json`` (manifest) and
     ``.vtt`` in ``store``, atomically. Idempotent: returns the stored result when the files
-    exist. Raises NarrationError if a chunk is missing."""
-    used = [store.stored_key(plan, i) for i in range(len(plan.chunks))]
+    exist. Raises NarrationError if a chunk is missing. The intro and outro are taken in the
+    article's voice when it can be had (see :func:`~narration.synthesis.stitch_keys`)."""
+    used = stitch_keys(plan, store, settings)
     missing = [i for i, k in enumerate(used) if k is None]
     if missing:
         raise NarrationError(f"cannot stitch: {len(missing)} chunk(s) not synthesized yet")

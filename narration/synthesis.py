@@ -24,7 +24,7 @@ from narration.audio import (
 from narration.chunks import Chunk, Voice
 from narration.engines import AutoEngine, get_engine
 from narration.engines.base import Engine
-from narration.errors import EngineUnreachable, TransientEngineError
+from narration.errors import EngineError, EngineUnreachable, TransientEngineError
 from narration.plan import NarrationPlan
 from narration.ratelimit import RateLimiter
 from narration.retry import call_with_retries
@@ -126,3 +126,43 @@ def _speak_and_store(
     }
     store.save_chunk(key, mp3, meta)
     return ChunkResult(key, voice.engine, False)
+
+
+def _is_disclosure(plan: NarrationPlan, index: int) -> bool:
+    return all(plan.blocks[p.block].kind in ("intro", "outro") for p in plan.chunks[index].parts)
+
+
+def stitch_keys(plan: NarrationPlan, store: AudioStore, settings: Settings) -> list[str | None]:
+    """The stored key of each chunk to stitch (``None``: not synthesized yet), with the intro
+    and outro in the voice that read most of the article whenever that can be had.
+
+    The disclosure is the same text in every article, so its audio is nearly always cached
+    already, often in the other voice (Google spoke it yesterday, espeak reads today while
+    Google is unreachable): then it is taken or made in the article's voice. The local fallback
+    can always speak; gTTS is asked once, and if it cannot answer the cached voice stays."""
+    used = [store.stored_key(plan, i) for i in range(len(plan.chunks))]
+    if plan.fallback is None or None in used:
+        return used
+    disclosures = [i for i in range(len(plan.chunks)) if _is_disclosure(plan, i)]
+    article = [i for i in range(len(plan.chunks)) if i not in disclosures]
+    by_fallback = sum(1 for i in article if used[i] != plan.chunks[i].key)
+    use_fallback = by_fallback * 2 > len(article)
+    speaker = get_engine(plan.engine, settings)
+    once = settings.model_copy(update={"tts_retries": 0})
+    for i in disclosures:
+        chunk = plan.chunks[i]
+        wanted = chunk.fallback_key if use_fallback else chunk.key
+        if wanted is None or used[i] == wanted:
+            continue
+        if not store.has_chunk(wanted) and isinstance(speaker, AutoEngine):
+            engine, voice = (
+                (speaker.fallback, plan.fallback)
+                if use_fallback
+                else (speaker.primary, plan.primary)
+            )
+            try:
+                _speak_and_store(engine, voice, chunk, wanted, store, once, None)
+            except EngineError:
+                continue  # keep the audio in the other voice rather than fail the stitch
+        used[i] = wanted
+    return used

@@ -190,3 +190,29 @@ def test_manifest_records_the_engine_of_each_chunk(
     assert manifest["engines"] == ["espeak", "gtts"]
     assert manifest["chunks"][0]["key"] == plan.chunks[0].key
     assert manifest["chunks"][1]["key"] == plan.chunks[1].fallback_key
+
+
+def test_the_outro_is_read_in_the_articles_voice(
+    settings: Settings, gtts_server: GttsStandIn
+) -> None:
+    online = settings.model_copy(update={"gtts_endpoint": gtts_server.url, "tts_retries": 0})
+    offline = settings.model_copy(update={"gtts_endpoint": "http://127.0.0.1:9"})
+    store = AudioStore(settings.audio_cache_dir)
+    plan = plan_narration(small_script(), online, engine="auto")
+    outro = len(plan.chunks) - 1
+    assert plan.blocks[plan.chunks[outro].parts[0].block].kind == "outro"
+    # Google spoke the outro (for an earlier article); today it is unreachable.
+    assert synthesize_chunk(plan, outro, store, online).engine == "gtts"
+    synthesize_missing(plan, store, offline)
+    result = stitch_narration(plan, store, offline)
+    engines = [c["engine"] for c in json.loads(result.paths["json"].read_text())["chunks"]]
+    assert engines == ["espeak"] * len(plan.chunks)
+
+    # The other way round: the outro was cached in espeak's voice, Google read the article.
+    store2 = AudioStore(settings.audio_cache_dir / "second")
+    assert synthesize_chunk(plan, outro, store2, offline).engine == "espeak"
+    synthesize_missing(plan, store2, online)
+    result = stitch_narration(plan, store2, online)
+    assert result.audio_key == plan.narration_key
+    engines = [c["engine"] for c in json.loads(result.paths["json"].read_text())["chunks"]]
+    assert engines == ["gtts"] * len(plan.chunks)

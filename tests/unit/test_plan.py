@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from narration.disclosure import disclosure_line
 from narration.errors import PermanentEngineError
 from narration.plan import NarrationPlan, plan_narration
 from narration.settings import Settings
@@ -39,6 +40,20 @@ def test_narration_key_follows_text_settings_and_tags(settings: Settings) -> Non
     assert plan_narration(small_script(), settings, meta={"album": "Metro"}).narration_key != base
     other = make_script([(None, [["A different sentence."]])])
     assert plan_narration(other, settings).narration_key != base
+
+
+def test_a_japanese_article_ends_on_a_japanese_disclosure(settings: Settings) -> None:
+    plan = plan_narration(small_script(), settings, engine="gtts", lang="ja")
+    assert plan.blocks[-1].kind == "outro"
+    assert plan.blocks[-1].spoken == disclosure_line("ja") == plan.chunks[-1].spoken
+    assert plan.meta["comment"] == disclosure_line("ja")
+    english = settings.model_copy(update={"outro_text": disclosure_line("en") + " Thanks."})
+    pinned = plan_narration(small_script(), english, engine="gtts", lang="ja")
+    assert pinned.blocks[-1].spoken == disclosure_line("en") + " Thanks."
+    # Spoken text changed: another narration, another last chunk.
+    assert pinned.narration_key != plan.narration_key
+    assert pinned.chunks[-1].key != plan.chunks[-1].key
+    assert pinned.chunks[:-1] == plan.chunks[:-1]
 
 
 def test_auto_plans_fallback_keys(settings: Settings) -> None:
