@@ -128,8 +128,10 @@ class EmbeddedRedis:
             "--unixsocketperm", "700",
             "--dir", str(self.data_dir),
             "--dbfilename", "redis.rdb",
-            # queued narrations survive a restart; the snapshot is small (task messages only)
-            "--save", "60 1",
+            # Queued narrations survive a restart or a crash: an append-only log, synced every
+            # second (the data is small: task messages, chord counters, locks).
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ import requests
 from mutagen.mp3 import MP3
 
 from narration.audio import find_ffmpeg
+from narration.catalog import NarrationState, narrations, session_scope
+from narration.catalog.db import dispose_all
 from tests.integration.processes import free_port
 from tests.integration.worker_process import await_condition, last_lines
 
@@ -57,15 +60,13 @@ class Served:
     log: Path
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    cwd = tmp_path / "newcomer"
-    cwd.mkdir()
+@contextmanager
+def narrator_serve(cwd: Path, log: Path) -> Iterator[Served]:
+    """`narrator serve` on a free port in ``cwd``, with no NARRATOR_* setting at all."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NARRATOR_")}
     port = free_port()
-    log = tmp_path / "serve.log"
     narrator = Path(sys.executable).with_name("narrator")
-    with open(log, "wb") as out:
+    with open(log, "ab") as out:
         process = subprocess.Popen(
             [str(narrator), "serve", "--port", str(port)],
             cwd=cwd,
@@ -93,25 +94,42 @@ def served(tmp_path: Path) -> Iterator[Served]:
         print(f"--- narrator serve log (last lines) ---\n{last_lines(log, 60)}")
 
 
-def test_readme_check_on_a_machine_with_no_redis_configured(
-    served: Served, seed_article: Path
-) -> None:
-    base = served.base
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    cwd = tmp_path / "newcomer"
+    cwd.mkdir()
+    with narrator_serve(cwd, tmp_path / "serve.log") as running:
+        yield running
+
+
+def narration_state(base: str, article_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = requests.get(
+        f"{base}/v1/articles/{article_id}/narration", timeout=10
+    ).json()
+    assert body["state"] != "failed", body["error"]
+    return body
+
+
+def put_and_narrate(base: str, article_id: str, article: Path) -> None:
     put = requests.put(
-        f"{base}/v1/articles/lee-ishiba",
-        data=seed_article.read_bytes(),
+        f"{base}/v1/articles/{article_id}",
+        data=article.read_bytes(),
         headers={"Content-Type": "text/plain; charset=utf-8"},
         timeout=30,
     )
     assert put.status_code in (200, 201), put.text
-    posted = requests.post(f"{base}/v1/articles/lee-ishiba/narration", timeout=60)
+    posted = requests.post(f"{base}/v1/articles/{article_id}/narration", timeout=60)
     assert posted.status_code == 202, posted.text
 
+
+def test_readme_check_on_a_machine_with_no_redis_configured(
+    served: Served, seed_article: Path
+) -> None:
+    base = served.base
+    put_and_narrate(base, "lee-ishiba", seed_article)
+
     def ready() -> dict[str, Any] | None:
-        body: dict[str, Any] = requests.get(
-            f"{base}/v1/articles/lee-ishiba/narration", timeout=10
-        ).json()
-        assert body["state"] != "failed", body["error"]
+        body = narration_state(base, "lee-ishiba")
         return body if body["state"] == "ready" else None
 
     status = await_condition(ready, timeout=READY_TIMEOUT_S, what="the narration", interval=0.5)
@@ -171,3 +189,37 @@ def test_a_signal_stops_the_api_the_worker_and_redis(served: Served, signum: int
     assert "ready to exit" in redis_log, "Redis shut down (and saved) rather than being killed"
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{served.base}/healthz", timeout=2)
+
+
+def test_a_narration_cut_short_by_a_restart_finishes_after_it(
+    tmp_path: Path, seed_article: Path
+) -> None:
+    """Queued work lives in the embedded Redis's append-only file: a restart loses none."""
+    cwd = tmp_path / "newcomer"
+    cwd.mkdir()
+    log = tmp_path / "serve.log"
+    with narrator_serve(cwd, log) as first:
+        put_and_narrate(first.base, "lee-ishiba", seed_article)
+        started = await_condition(
+            lambda: (s := narration_state(first.base, "lee-ishiba"))["chunks_done"] >= 2 and s,
+            timeout=READY_TIMEOUT_S,
+            what="synthesis to start",
+            interval=0.1,
+        )
+        assert started["chunks_done"] < started["chunks_total"], "stopped mid-narration"
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(timeout=120) == 0
+    catalog = f"sqlite:///{cwd / 'audio_cache' / 'catalog.sqlite3'}"
+    with session_scope(catalog) as session:
+        row = narrations.latest_for_article(session, "lee-ishiba")
+        assert row is not None and row.state != NarrationState.READY, "work was left to do"
+    dispose_all()
+    with narrator_serve(cwd, log) as second:
+        done = await_condition(
+            lambda: (s := narration_state(second.base, "lee-ishiba"))["state"] == "ready" and s,
+            timeout=READY_TIMEOUT_S,
+            what="the narration to finish after the restart",
+            interval=0.5,
+        )
+        assert done["chunks_done"] == done["chunks_total"]
+        assert requests.get(done["audio_url"], timeout=30).status_code == 200
