@@ -326,14 +326,12 @@ def chapters_from_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
                 chapter["endTime"] = round(item["end_ms"] / 1000, 3)
             chapters.append(chapter)
     else:
+        # Older manifests: the article opens at 0, then every section heading starts a chapter.
         entries = manifest.get("sentences") or []
+        title = manifest.get("title") or next((e.get("text") for e in entries), "")
+        chapters.append({"startTime": 0.0, "title": str(title or "")})
         for entry in entries:
-            kind = entry.get("kind")
-            if not chapters or kind == "heading":
-                title = entry.get("text", "") if chapters or kind != "byline" else ""
-                chapters.append(
-                    {"startTime": round(entry.get("start_ms", 0) / 1000, 3), "title": title}
-                )
-        if chapters and not chapters[0]["title"]:
-            chapters[0]["title"] = str(manifest.get("title") or "")
+            if entry.get("kind") == "heading":
+                start = round(entry.get("start_ms", 0) / 1000, 3)
+                chapters.append({"startTime": start, "title": str(entry.get("text", ""))})
     return {"version": CHAPTERS_VERSION, "chapters": chapters}
