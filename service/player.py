@@ -55,14 +55,13 @@ def player_status(article_id: str) -> dict[str, Any] | None:
         current = narrations.current_audio(session, article_id)
         latest = narrations.latest_for_article(session, article_id)
         pending = latest if latest is not None and latest is not current else None
-        playing = current
-        state = "ready" if playing is not None else (pending.state.value if pending else "none")
-        audio = narrations.status(playing, base_url=base) if playing else None
-        if audio is not None and playing is not None and playing.audio_key:
-            audio["read_along_url"] = f"{base}/player/read-along/{playing.audio_key}.json"
+        state = "ready" if current is not None else (pending.state.value if pending else "none")
+        audio = narrations.status(current, base_url=base) if current is not None else None
+        if audio is not None and current is not None and current.audio_key:
+            audio["read_along_url"] = f"{base}/player/read-along/{current.audio_key}.json"
         return {
             "article_id": article_id,
-            "title": article.title or (playing.title if playing else None) or article_id,
+            "title": article.title or (current.title if current else None) or article_id,
             "byline": article.byline,
             "image_url": article.image_url,
             "state": state,
