@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -41,9 +43,12 @@ def narrate(
         click.echo(f"narrator: {output}: the output must end in .mp3", err=True)
         sys.exit(2)
     settings = get_settings()
-    bar = _ProgressBar() if sys.stderr.isatty() else None
+    # Piped or redirected, the output is the three file lines and nothing else.
+    draw = sys.stdout.isatty() and sys.stderr.isatty()
+    bar: _ProgressBar | None = None
     try:
         script = build_script(load_article(Path(file)), source=file, settings=settings)
+        bar = _ProgressBar() if draw else None
         meta = {"cover": cover} if cover else None
         result = run(
             script,
@@ -69,20 +74,42 @@ def narrate(
 
 
 class _ProgressBar:
-    """A tqdm bar on the terminal, counting chunks, then saying it is stitching."""
+    """On the terminal: a tqdm bar counting chunks, then a line saying it is stitching, with
+    the seconds ticking (stitching reports no steps and takes a few seconds per article)."""
 
     def __init__(self) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=0, unit="chunk", desc="synthesizing", leave=False)
+        self._bar: Any = None  # drawn at the first count: without a total it says "0chunk"
+        self._stitching = False
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def update(self, done: int, total: int) -> None:
+        if self._stitching:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total, unit="chunk", desc="synthesizing", leave=False, dynamic_ncols=True
+            )
         self._bar.total = total
         self._bar.n = done
-        if done == total:
-            # Stitching (loudness, encoding) follows and takes a few seconds more.
-            self._bar.set_description("stitching", refresh=False)
         self._bar.refresh()
+        if done == total:
+            # Every chunk is there; the pipeline goes on to stitch.
+            self._stitching = True
+            self._bar.bar_format = "stitching {total} chunks: {elapsed}"
+            self._bar.reset(total=total)
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            self._bar.refresh()
 
     def close(self) -> None:
-        self._bar.close()
+        self._stop.set()
+        if self._ticker:
+            self._ticker.join()
+        if self._bar is not None:
+            self._bar.close()

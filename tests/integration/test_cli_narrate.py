@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import re
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -40,6 +45,7 @@ def test_narrates_the_seed_offline(seed_article: Path, tmp_path: Path) -> None:
     out = tmp_path / "seed.mp3"
     proc = run([str(seed_article), "-o", str(out), "--engine", "espeak"], tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no progress bar when the output is not a terminal
     lines = proc.stdout.splitlines()
     assert lines[0].startswith(f"{out}  (") and lines[1:] == [
         str(out.with_suffix(".json")),
@@ -78,3 +84,39 @@ def test_bad_input_is_one_line_and_exit_2(
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_draws_progress_on_a_terminal(seed_article: Path, tmp_path: Path) -> None:
+    out = tmp_path / "seed.mp3"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    environ = {**os.environ, "NARRATOR_AUDIO_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [str(NARRATOR), "narrate", str(seed_article), "-o", str(out), "--engine", "espeak"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=environ,
+    )
+    os.close(slave)
+    screen = b""
+    while True:  # read until the child closes the terminal
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: no writer left
+            break
+        if not data:
+            break
+        screen += data
+    os.close(master)
+    assert proc.wait(timeout=240) == 0, screen.decode()
+    text = screen.decode()
+    counts = [(int(d), int(t)) for d, t in re.findall(r"synthesizing:.*?\| *(\d+)/(\d+) ", text)]
+    total = counts[-1][1]
+    assert total > 1 and counts[0][0] < total and all(t == total for _, t in counts)
+    assert f"stitching {total} chunks: 00:0" in text
+    # The bar is cleared, then the three file lines are all that stays on screen.
+    last = [line.rsplit("\r", 1)[-1] for line in text.split("\r\n") if line.strip()]
+    assert last[-3].startswith(f"{out}  (") and last[-3].endswith(" bytes)")
+    assert last[-2:] == [str(out.with_suffix(".json")), str(out.with_suffix(".vtt"))]
+    assert "synthesizing: 0chunk" not in text  # no bar before the first count
