@@ -8,9 +8,13 @@ fresh process so peak memory is its own, this prints:
   peak RSS of the Python process and of its ffmpeg children together (sampled every 20 ms);
 - baseline: one ffmpeg encode of the identical PCM to the same MP3 settings;
 - the ratio of the two (wall time, and CPU time of process + ffmpeg children, which a busy
-  machine disturbs less), and the stitch time per minute of audio (flat when linear).
+  machine disturbs less), and the stitch time per minute of audio (flat when linear);
+- decoding every chunk as stitching does (a batch of chunks per ffmpeg) against one ffmpeg
+  per chunk: the CPU ratio.
 
-Run: ``.venv/bin/python bench/bench_stitch.py [MINUTES ...]``
+Run: ``.venv/bin/python bench/bench_stitch.py [--sentences N] [MINUTES ...]``; ``N`` sentences
+per paragraph (default 3); news paragraphs are often one sentence, which makes many short
+chunks, where starting a process per chunk costs most.
 """
 
 from __future__ import annotations
@@ -89,13 +93,13 @@ class PeakMemory:
         self._thread.join()
 
 
-def _one(minutes: float) -> dict[str, float]:
+def _one(minutes: float, sentences: int) -> dict[str, float]:
     from narration.audio import find_ffmpeg, run_ffmpeg
     from narration.pipeline import synthesize_missing
     from narration.plan import plan_narration
     from narration.script import Paragraph, Script, Section, Sentence
     from narration.settings import Settings
-    from narration.stitch import RATE, _assemble, stitch_narration
+    from narration.stitch import RATE, _assemble, _decoded, decode_chunks, stitch_narration
     from narration.store import AudioStore
 
     work = Path(tempfile.mkdtemp(prefix="bench-stitch-"))
@@ -108,7 +112,9 @@ def _one(minutes: float) -> dict[str, float]:
             Paragraph(
                 [
                     Sentence(t, t)
-                    for t in (SENTENCE.format(p=p % DISTINCT_PARAGRAPHS, s=s) for s in range(3))
+                    for t in (
+                        SENTENCE.format(p=p % DISTINCT_PARAGRAPHS, s=s) for s in range(sentences)
+                    )
                 ]
             )
             for p in range(paragraphs)
@@ -119,7 +125,7 @@ def _one(minutes: float) -> dict[str, float]:
     probe = plan_narration(script(DISTINCT_PARAGRAPHS), settings)
     synthesize_missing(probe, store, settings)
     cycle_s = sum(store.chunk_meta(c.key)["samples"] for c in probe.chunks) / RATE
-    cycle_s += 0.75 * len(probe.chunks)
+    cycle_s += (0.75 + 0.35 * (sentences - 1)) * len(probe.chunks)
     paragraphs = max(1, round(minutes * 60 / cycle_s * DISTINCT_PARAGRAPHS))
     plan = plan_narration(script(paragraphs), settings)
     synthesize_missing(plan, store, settings)
@@ -139,6 +145,14 @@ def _one(minutes: float) -> dict[str, float]:
         start, cpu = time.perf_counter(), _cpu_s()
         run_ffmpeg(ffmpeg, args)
         baseline_s, baseline_cpu = time.perf_counter() - start, _cpu_s() - cpu
+    start = _cpu_s()
+    for _ in _decoded(store, keys, ffmpeg):
+        pass
+    batched_cpu = _cpu_s() - start
+    start = _cpu_s()
+    for key in keys:
+        decode_chunks(store, [key], ffmpeg)
+    alone_cpu = _cpu_s() - start
     subprocess.run(["rm", "-rf", str(work)], check=False)
     return {
         "audio_min": result.duration_ms / 60_000,
@@ -150,21 +164,27 @@ def _one(minutes: float) -> dict[str, float]:
         "stitch_py_mb": stitch_mem.python_mb,
         "stitch_ffmpeg_mb": stitch_mem.children_mb,
         "baseline_ffmpeg_mb": baseline_mem.children_mb,
+        "decode_ratio": batched_cpu / alone_cpu,
     }
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--one":
-        print(json.dumps(_one(float(sys.argv[2]))))
+    args = sys.argv[1:]
+    sentences = 3
+    if args[:1] == ["--sentences"]:
+        sentences, args = int(args[1]), args[2:]
+    if args[:1] == ["--one"]:
+        print(json.dumps(_one(float(args[1]), sentences)))
         return
-    sizes = [float(a) for a in sys.argv[1:]] or [5.0, 15.0, 60.0]
+    sizes = [float(a) for a in args] or [5.0, 15.0, 60.0]
     print(
         f"{'audio':>7} {'chunks':>6} {'stitch':>8} {'1 encode':>9} {'ratio':>6} "
         f"{'s/min':>6} {'CPU ratio':>9} {'py RSS':>7} {'ffmpeg RSS':>10} {'1 encode RSS':>12}"
+        f" {'decode CPU batched/alone':>24}"
     )
     for minutes in sizes:
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(minutes)],
+            [sys.executable, __file__, "--sentences", str(sentences), "--one", str(minutes)],
             capture_output=True,
             text=True,
             check=True,
@@ -176,7 +196,7 @@ def main() -> None:
             f"{r['stitch_s'] / r['baseline_s']:6.2f} {r['stitch_s'] / r['audio_min']:6.2f} "
             f"{r['stitch_cpu'] / r['baseline_cpu']:9.2f} "
             f"{r['stitch_py_mb']:5.0f}MB {r['stitch_ffmpeg_mb']:8.0f}MB "
-            f"{r['baseline_ffmpeg_mb']:10.0f}MB",
+            f"{r['baseline_ffmpeg_mb']:10.0f}MB {r['decode_ratio']:24.2f}",
             flush=True,
         )
 

@@ -1,11 +1,11 @@
 """Stitching: chunks in, one finished narration out (MP3 + manifest + transcript).
 
-Time and memory are linear in the narration's length and memory is bounded by a chunk, not the
-article: each chunk is decoded once (pydub, through ffmpeg, format and codec given so no
-ffprobe is needed), its parts and the silences between them are appended to one raw PCM file,
-then ffmpeg measures that file (pass one) and encodes it once with the loudness gain and a
-true-peak limiter (pass two), and the result's loudness is checked; if the true peak came out
-above the ceiling, the encode is redone with a lower limit.
+Time and memory are linear in the narration's length and memory is bounded by a few batches of
+chunks, not the article: each chunk is decoded once (by ffmpeg, several chunks per process,
+format and codec given so no ffprobe is needed), its parts and the silences between them are
+appended to one raw PCM file, then ffmpeg measures that file (pass one) and encodes it once
+with the loudness gain and a true-peak limiter (pass two), and the result's loudness is
+checked; if the true peak came out above the ceiling, the encode is redone with a lower limit.
 
 Timings: the sidecar of every chunk records each part's exact sample length and the pauses are
 ours, so every sentence's start and end are known to the sample in the raw file; resampling and
@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from narration.audio import CHUNK_RATE, decode, find_ffmpeg, pydub_segment_class, run_ffmpeg
+from narration.audio import CHUNK_RATE, decode, find_ffmpeg, run_ffmpeg
 from narration.errors import NarrationError
 from narration.loudness import Loudness, Normalization, measure, plan_normalization
 from narration.plan import NarrationPlan
@@ -118,37 +118,63 @@ class _Timeline:
     chunks: list[tuple[int, int]]
 
 
-def _decode_chunk(store: AudioStore, key: str, ffmpeg: str) -> tuple[np.ndarray, list[int]]:
-    meta = store.chunk_meta(key)
-    segment_class: Any = pydub_segment_class(ffmpeg)
-    seg = segment_class.from_file(str(store.chunk_path(key)), format="mp3", codec="mp3")
-    seg = seg.set_channels(1).set_sample_width(2)
-    samples = np.frombuffer(seg.raw_data, dtype="<i2")
-    if seg.frame_rate != RATE:
-        samples = decode(ffmpeg, store.chunk_path(key), RATE, "mp3")
-    expected = int(meta["samples"])
-    # Gapless decoding gives back exactly what was encoded; pad or cut the odd sample anyway so
-    # part boundaries from the sidecar hold.
+DECODE_BATCH = 8
+"""Chunks decoded by one ffmpeg process: starting ffmpeg costs more CPU than decoding a short
+chunk, and memory stays bounded by a few batches rather than by the article."""
+
+
+def _fit(samples: np.ndarray, expected: int) -> np.ndarray:
+    # Gapless decoding gives back what was encoded, give or take a few samples of encoder
+    # padding the LAME header does not account for; cut or pad to the sidecar's length so
+    # part boundaries hold.
     if samples.size < expected:
         samples = np.concatenate([samples, np.zeros(expected - samples.size, np.int16)])
-    return samples[:expected], [int(n) for n in meta["parts"]]
+    return samples[:expected]
+
+
+def decode_chunks(store: AudioStore, keys: list[str], ffmpeg: str) -> list[np.ndarray]:
+    """Decode the chunks ``keys`` with one ffmpeg, as they come (not fitted to the sidecar).
+    Each chunk is its own input, demuxed alone so its gapless header applies exactly as when
+    decoded by itself, mapped to its own raw output."""
+    args: list[str] = []
+    for key in keys:
+        # The fixed-point decoder, named as pydub named it, so output matches earlier stitches.
+        args += ["-f", "mp3", "-c:a", "mp3", "-i", str(store.chunk_path(key))]
+    with tempfile.TemporaryDirectory(prefix="narrator-decode-") as tmp:
+        outputs = [Path(tmp) / f"{n}.raw" for n in range(len(keys))]
+        for n, out in enumerate(outputs):
+            args += ["-map", f"{n}:a", "-ac", "1", "-ar", str(RATE), "-f", "s16le"]
+            args += ["-c:a", "pcm_s16le", str(out)]
+        run_ffmpeg(ffmpeg, args)
+        return [np.fromfile(out, dtype="<i2") for out in outputs]
+
+
+def _decode_batch(
+    store: AudioStore, keys: list[str], ffmpeg: str
+) -> list[tuple[np.ndarray, list[int]]]:
+    metas = [store.chunk_meta(k) for k in keys]
+    decoded = decode_chunks(store, keys, ffmpeg)
+    return [
+        (_fit(samples, int(meta["samples"])), [int(n) for n in meta["parts"]])
+        for samples, meta in zip(decoded, metas, strict=True)
+    ]
 
 
 def _decoded(
     store: AudioStore, keys: list[str], ffmpeg: str
 ) -> Iterator[tuple[np.ndarray, list[int]]]:
-    """Chunks decoded two at a time (ffmpeg runs in its own process), yielded in order, with
-    at most a few in memory."""
-    window = 4
+    """Chunks decoded a batch at a time, two ffmpeg processes at once, yielded in order, with
+    at most three batches in memory."""
+    batches = [keys[i : i + DECODE_BATCH] for i in range(0, len(keys), DECODE_BATCH)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = [pool.submit(_decode_chunk, store, k, ffmpeg) for k in keys[:window]]
-        next_index = len(pending)
+        pending = [pool.submit(_decode_batch, store, b, ffmpeg) for b in batches[:2]]
+        next_batch = len(pending)
         while pending:
-            result = pending.pop(0).result()
-            if next_index < len(keys):
-                pending.append(pool.submit(_decode_chunk, store, keys[next_index], ffmpeg))
-                next_index += 1
-            yield result
+            results = pending.pop(0).result()
+            if next_batch < len(batches):
+                pending.append(pool.submit(_decode_batch, store, batches[next_batch], ffmpeg))
+                next_batch += 1
+            yield from results
 
 
 def _assemble(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -14,12 +15,13 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
+from narration import stitch
 from narration.audio import decode, run_ffmpeg
 from narration.loudness import measure
 from narration.pipeline import synthesize_missing
 from narration.plan import NarrationPlan, plan_narration
 from narration.settings import Settings
-from narration.stitch import stitch_narration
+from narration.stitch import decode_chunks, stitch_narration
 from narration.store import AudioStore
 from narration.synthesis import synthesize_chunk
 from narration.transcript import parse_vtt
@@ -216,3 +218,29 @@ def test_the_outro_is_read_in_the_articles_voice(
     assert result.audio_key == plan.narration_key
     engines = [c["engine"] for c in json.loads(result.paths["json"].read_text())["chunks"]]
     assert engines == ["gtts"] * len(plan.chunks)
+
+
+def test_chunks_decoded_in_batches_match_chunks_decoded_alone(
+    settings: Settings, gtts_server: GttsStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    online = settings.model_copy(update={"gtts_endpoint": gtts_server.url})
+    ffmpeg = _ffmpeg("system")
+    for engine, these in (("espeak", settings), ("gtts", online)):
+        store = AudioStore(these.audio_cache_dir)
+        plan = plan_narration(small_script(), these, engine=engine)
+        synthesize_missing(plan, store, these)
+        keys = [c.key for c in plan.chunks]
+        together = decode_chunks(store, keys, ffmpeg)
+        for key, samples in zip(keys, together, strict=True):
+            alone = decode_chunks(store, [key], ffmpeg)[0]
+            assert np.array_equal(samples, alone)
+            # Within one MPEG-2 frame of what was encoded; stitching fits it to the sidecar.
+            assert abs(samples.size - store.chunk_meta(key)["samples"]) < 576
+        # Batch boundaries do not move a sample of the joined audio.
+        joined = []
+        for batch in (2, len(keys)):
+            monkeypatch.setattr(stitch, "DECODE_BATCH", batch)
+            out = io.BytesIO()
+            stitch._assemble(plan, store, keys, ffmpeg, out)
+            joined.append(out.getvalue())
+        assert len(plan.chunks) > 2 and joined[0] == joined[1]
