@@ -62,11 +62,12 @@ def narrate(
         )
     except NarrationError as exc:
         if bar:
-            bar.close()
+            bar.close()  # before the message, so it is not drawn over
         click.echo(f"narrator: {file}: {exc}", err=True)
         sys.exit(2)
-    if bar:
-        bar.close()
+    finally:
+        if bar:
+            bar.close()  # also on Ctrl-C: stop the ticking stitching line
     seconds = result.duration_ms / 1000
     click.echo(f"{result.paths['mp3']}  ({seconds:.1f} s, {result.bytes} bytes)")
     click.echo(f"{result.paths['json']}")
@@ -108,6 +109,9 @@ class _ProgressBar:
             self._bar.refresh()
 
     def close(self) -> None:
+        """Stop and erase the bar; closing again does nothing."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._ticker:
             self._ticker.join()
