@@ -19,6 +19,7 @@ import pytest
 from narration.settings import Settings
 from tests.fakes.cms_server import cms_server  # noqa: F401  (the CMS stand-in fixture)
 from tests.fakes.gtts_server import gtts_server  # noqa: F401  (the Google TTS stand-in fixture)
+from tests.fakes.webhook_receiver import webhook_receiver  # noqa: F401  (a webhook endpoint)
 
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REPO = Path(__file__).resolve().parent.parent

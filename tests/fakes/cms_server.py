@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.fakes.loopback import loopback
 
 
 @dataclass
@@ -98,14 +99,6 @@ def _handler(state: CmsStandIn) -> type[BaseHTTPRequestHandler]:
 def cms_server() -> Iterator[CmsStandIn]:
     """The CMS stand-in on 127.0.0.1 (a free port)."""
     state = CmsStandIn()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback(_handler(state)) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -20,12 +20,13 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from narration.audio import Pcm, encode_mp3, find_ffmpeg
 from narration.engines.espeak import EspeakEngine
+from tests.fakes.loopback import loopback
 
 PATH = "/_/TranslateWebserverUi/data/batchexecute"
 
@@ -148,14 +149,6 @@ def _handler(state: GttsStandIn) -> type[BaseHTTPRequestHandler]:
 def gtts_server() -> Iterator[GttsStandIn]:
     """The stand-in on 127.0.0.1 (a free port); point ``NARRATOR_GTTS_ENDPOINT`` at ``.url``."""
     state = GttsStandIn()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback(_handler(state)) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

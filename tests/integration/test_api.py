@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from service import api
 from service.app import create_app
 from tests.fakes.cms_server import CmsStandIn
 from tests.fakes.gtts_server import GttsStandIn
+from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.worker_process import await_condition, celery_worker, http_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -40,40 +38,6 @@ def wait_state(url: str, *states: str, timeout: float = 120) -> dict[str, Any]:
         return body if body["state"] in states else None
 
     return await_condition(probe, timeout=timeout, what=f"{url} to be {'/'.join(states)}")
-
-
-class Receiver:
-    """A publisher's webhook endpoint on loopback: records every delivery."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.deliveries.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/narrator"
-
-    def events(self) -> list[str]:
-        return [json.loads(body)["event"] for _, body in self.deliveries]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver()
-    thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
-    thread.start()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
 
 
 def test_on_demand_with_wait_answers_when_ready(service: str) -> None:
@@ -106,7 +70,9 @@ def test_on_demand_without_wait_is_202_with_a_status_url(service: str) -> None:
     assert wait_state(f"{service}{location}", "ready")["audio_url"]
 
 
-def test_webhook_is_signed_and_sent_when_ready(service: str, receiver: Receiver) -> None:
+def test_webhook_is_signed_and_sent_when_ready(
+    service: str, webhook_receiver: WebhookReceiver
+) -> None:
     requests.put(
         f"{service}/v1/articles/library",
         data=TEXT.encode(),
@@ -115,14 +81,14 @@ def test_webhook_is_signed_and_sent_when_ready(service: str, receiver: Receiver)
     )
     posted = requests.post(
         f"{service}/v1/articles/library/narration",
-        json={"callback_url": receiver.url},
+        json={"callback_url": webhook_receiver.url},
         headers=AUTH,
         timeout=60,
     )
     assert posted.status_code == 202
     wait_state(f"{service}/v1/articles/library/narration", "ready")
-    await_condition(lambda: receiver.deliveries, timeout=30, what="the webhook")
-    headers, body = receiver.deliveries[0]
+    await_condition(lambda: webhook_receiver.deliveries, timeout=30, what="the webhook")
+    headers, body = webhook_receiver.deliveries[0]
     assert headers[webhooks.EVENT_HEADER] == "narration.ready"
     assert webhooks.verify(
         "whsec-test", headers[webhooks.TIMESTAMP_HEADER], body, headers[webhooks.SIGNATURE_HEADER]
@@ -132,7 +98,7 @@ def test_webhook_is_signed_and_sent_when_ready(service: str, receiver: Receiver)
 
 
 def test_permanent_engine_error_fails_with_a_reason_and_can_be_retried(
-    service: str, gtts_server: GttsStandIn, receiver: Receiver
+    service: str, gtts_server: GttsStandIn, webhook_receiver: WebhookReceiver
 ) -> None:
     requests.put(
         f"{service}/v1/articles/doomed",
@@ -143,14 +109,14 @@ def test_permanent_engine_error_fails_with_a_reason_and_can_be_retried(
     gtts_server.fail_next(403, count=1000)
     requests.post(
         f"{service}/v1/articles/doomed/narration",
-        json={"callback_url": receiver.url},
+        json={"callback_url": webhook_receiver.url},
         headers=AUTH,
         timeout=60,
     )
     failed = wait_state(f"{service}/v1/articles/doomed/narration", "failed")
     assert "403" in failed["error"]
     await_condition(
-        lambda: "narration.failed" in receiver.events(), timeout=30, what="failed webhook"
+        lambda: "narration.failed" in webhook_receiver.events(), timeout=30, what="failed webhook"
     )
 
     gtts_server._fail.clear()

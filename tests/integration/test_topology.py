@@ -12,11 +12,9 @@ import queue
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from narration import webhooks
 from narration.settings import Settings
 from tests.conftest import unavailable
 from tests.fakes.gtts_server import GttsStandIn
+from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.nginx_conf import write_nginx_conf
 from tests.integration.processes import free_port, running
 from tests.integration.worker_process import (
@@ -76,33 +75,13 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, what: str) 
     await_condition(answers, timeout=60, what=what)
 
 
-@contextmanager
-def webhook_receiver() -> Iterator[tuple[str, queue.Queue[tuple[dict[str, str], bytes]]]]:
-    received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.put((dict(self.headers.items()), body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/narrator-hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def topology(
-    tmp_path: Path, leased_redis_db: str, postgres_url: str, gtts_server: GttsStandIn
+    tmp_path: Path,
+    leased_redis_db: str,
+    postgres_url: str,
+    gtts_server: GttsStandIn,
+    webhook_receiver: WebhookReceiver,
 ) -> Iterator[Topology]:
     nginx = nginx_binary()
     audio = tmp_path / "audio_cache"
@@ -126,7 +105,6 @@ def topology(
     logs.mkdir()
 
     with ExitStack() as stack:
-        hook_url, hooks = stack.enter_context(webhook_receiver())
         gunicorn = stack.enter_context(
             running(
                 [
@@ -169,7 +147,13 @@ def topology(
         )
         base = f"http://127.0.0.1:{nginx_port}"
         wait_http(f"{base}/healthz", nginx_process, logs / "nginx.log", "nginx")
-        yield Topology(base, f"http://127.0.0.1:{api_port}", settings, hooks, hook_url)
+        yield Topology(
+            base,
+            f"http://127.0.0.1:{api_port}",
+            settings,
+            webhook_receiver.received,
+            webhook_receiver.url,
+        )
         print(f"--- nginx error log ---\n{last_lines(conf.parent / 'error.log', 30)}")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from narration.settings import Settings
+from tests.fakes.loopback import serving
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -116,14 +116,8 @@ def celery_worker(
 @contextmanager
 def http_server(app: Flask) -> Iterator[str]:
     """Serve ``app`` on a free loopback port with threads; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
 
 
 def last_lines(path: Path, count: int = 40) -> str:
