@@ -22,6 +22,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from narration import disclosure
 from narration.catalog import Article, Narration, NarrationState
 from narration.errors import NarrationError
 from narration.settings import Settings
@@ -53,6 +54,8 @@ class Episode:
     byline: str | None = None
     image_url: str | None = None
     section: str | None = None
+    disclosure: str | None = None
+    """The AI-voice disclosure in the episode's language; ``None``: the channel's."""
 
 
 @dataclass(frozen=True)
@@ -116,25 +119,29 @@ def load_feed(
         title = f"{settings.album}: {section_title}"
     published = Article.published_at
     query = query.order_by(published.desc().nulls_last(), Narration.ready_at.desc()).limit(limit)
-    episodes = [_episode(article, narration) for article, narration in session.execute(query)]
+    rows = session.execute(query)
+    episodes = [_episode(article, narration, settings) for article, narration in rows]
     languages = {e.lang.split("-")[0] for e in episodes}
+    language = languages.pop() if len(languages) == 1 else settings.lang
+    # in the channel's language; the configured (English) line when it has none
+    channel_disclosure = disclosure.comment(settings, language or "en")
     channel = Channel(
         slug=feed,
         title=title,
         description=(
             f"Articles from {settings.publisher}"
             + (f" ({section_title})" if section_title else "")
-            + f", narrated. {settings.disclosure}"
+            + f", narrated. {channel_disclosure}"
         ),
         author=settings.publisher,
-        disclosure=settings.disclosure,
+        disclosure=channel_disclosure,
         image_url=settings.feed_image_url or None,
-        language=languages.pop() if len(languages) == 1 else settings.lang,
+        language=language,
     )
     return channel, episodes
 
 
-def _episode(article: Article, narration: Narration) -> Episode:
+def _episode(article: Article, narration: Narration, settings: Settings) -> Episode:
     ready = _as_utc(narration.ready_at) or _as_utc(narration.created_at) or datetime.now(UTC)
     assert narration.audio_key is not None  # filtered by the query
     return Episode(
@@ -150,6 +157,8 @@ def _episode(article: Article, narration: Narration) -> Episode:
         byline=article.byline,
         image_url=article.image_url,
         section=article.section,
+        # in the language the episode is read in, as its audio's own outro and ID3 comment are
+        disclosure=disclosure.comment(settings, narration.lang),
     )
 
 
@@ -281,7 +290,7 @@ def render_rss(channel: Channel, episodes: Sequence[Episode], links: Links) -> b
         fe.title(episode.title)
         fe.link(href=episode.link or links.player(episode.guid))
         summary = f"By {episode.byline}. " if episode.byline else ""
-        fe.description(summary + channel.disclosure)
+        fe.description(summary + (episode.disclosure or channel.disclosure))
         fe.pubDate(episode.published)
         fe.enclosure(links.audio(episode.audio_key, "mp3"), str(episode.bytes), "audio/mpeg")
         fe.podcast.itunes_duration(round(episode.duration_ms / 1000))

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from narration import readalong
+from narration import disclosure, readalong
 from narration.catalog import narrations, session_scope
 from narration.catalog.articles import get_article
 from service.context import audio_store, catalog_url, current_settings
@@ -59,8 +59,11 @@ def player_status(article_id: str) -> dict[str, Any] | None:
         audio = narrations.status(current, base_url=base) if current is not None else None
         if audio is not None and current is not None and current.audio_key:
             audio["read_along_url"] = f"{base}/player/read-along/{current.audio_key}.json"
+        narrated = current or pending
+        lang = article.lang or (narrated.lang if narrated else None) or current_settings().lang
         return {
             "article_id": article_id,
+            "lang": lang or "en",
             "title": article.title or (current.title if current else None) or article_id,
             "byline": article.byline,
             "image_url": article.image_url,
@@ -112,7 +115,8 @@ def page(article_id: str) -> Response:
         article_id=article_id,
         speeds=SPEEDS,
         status_url=url_for("player.status", article_id=article_id),
-        disclosure=current_settings().disclosure,
+        # in the article's language, as the narration's spoken outro is
+        disclosure=disclosure.comment(current_settings(), status["lang"]),
         publisher=current_settings().publisher,
     )
     response = Response(html, mimetype="text/html")

@@ -11,6 +11,7 @@ from lxml import etree
 
 from narration import feeds
 from narration.catalog import Article, Narration, NarrationState, session_scope, upgrade_to_head
+from narration.disclosure import disclosure_line
 from narration.settings import Settings
 
 NS = {"itunes": feeds.ITUNES_NS, "podcast": feeds.PODCAST_NS}
@@ -138,6 +139,7 @@ def add_article(
     section: str | None,
     state: NarrationState = NarrationState.READY,
     published: datetime = PUBLISHED,
+    lang: str = "en",
 ) -> None:
     with session_scope(url) as session:
         article = Article(
@@ -146,7 +148,7 @@ def add_article(
             title=f"Title {article_id}",
             byline="Sarah Kim",
             section=section,
-            lang="en",
+            lang=lang,
             published_at=published,
             content_type="application/json",
             body=b"{}",
@@ -160,7 +162,7 @@ def add_article(
             article_id=article_id,
             state=state,
             engine="espeak",
-            lang="en",
+            lang=lang,
             audio_key=f"audio-{article_id}" if state == NarrationState.READY else None,
             duration_ms=61_000,
             bytes=500_000,
@@ -199,6 +201,51 @@ def test_load_feed_for_one_section(catalog: str) -> None:
         with pytest.raises(feeds.UnknownFeed) as info:
             feeds.load_feed(session, "weather", Settings())
     assert info.value.field == "feed"
+
+
+def test_each_episode_discloses_the_ai_voice_in_its_own_language(catalog: str) -> None:
+    add_article(catalog, "tokyo", section="World", lang="ja")
+    add_article(catalog, "london", section="World", published=PUBLISHED + timedelta(days=1))
+    settings = Settings(album="Narrated")
+    with session_scope(catalog) as session:
+        channel, episodes = feeds.load_feed(session, "all", settings)
+    by_guid = {e.guid: e for e in episodes}
+    assert (
+        by_guid["tokyo"].disclosure
+        == disclosure_line("ja")
+        == "この記事は記者が執筆し、AI音声が読み上げました。"
+    )
+    assert by_guid["london"].disclosure == settings.disclosure
+    # two languages: the channel keeps the configured line
+    assert channel.disclosure == settings.disclosure
+    items = parse(feeds.render_rss(channel, episodes, LINKS)).iterfind("channel/item")
+    descriptions = {item.findtext("guid"): item.findtext("description") for item in items}
+    assert descriptions == {
+        "tokyo": f"By Sarah Kim. {disclosure_line('ja')}",
+        "london": f"By Sarah Kim. {settings.disclosure}",
+    }
+
+
+def test_a_feed_all_in_japanese_discloses_in_japanese(catalog: str) -> None:
+    add_article(catalog, "tokyo", section="World", lang="ja")
+    with session_scope(catalog) as session:
+        channel, _ = feeds.load_feed(session, "world", Settings(album="Narrated"))
+    assert channel.language == "ja"
+    assert channel.disclosure == disclosure_line("ja")
+    assert channel.description.endswith(f", narrated. {disclosure_line('ja')}")
+
+
+def test_a_configured_disclosure_is_used_in_every_language(catalog: str) -> None:
+    add_article(catalog, "tokyo", section="World", lang="ja")
+    settings = Settings(disclosure="Voiced by software.")
+    with session_scope(catalog) as session:
+        channel, episodes = feeds.load_feed(session, "all", settings)
+    assert channel.disclosure == episodes[0].disclosure == "Voiced by software."
+
+
+def test_an_episode_without_its_own_disclosure_shows_the_channels() -> None:
+    root = parse(feeds.render_rss(CHANNEL, [episode(disclosure=None)], LINKS))
+    assert root.findtext("channel/item/description") == f"By Sarah Kim. {CHANNEL.disclosure}"
 
 
 def test_chapters_use_the_manifests_own_chapters_with_their_ends() -> None:

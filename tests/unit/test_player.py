@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from narration.catalog import NarrationState
+from narration.disclosure import disclosure_line
 from narration.settings import Settings
 from service.app import create_app
 from tests.unit.test_feeds import add_article
@@ -36,6 +37,7 @@ def test_page_for_ready_audio_embeds_the_audio_and_manifest_urls(client: FlaskCl
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Written by reporters, read by AI" in html
+    assert '<html lang="en">' in html
     assert '<span id="player-title-text">Title ready-one</span>' in html
     status = embedded_data(html)["status"]
     assert isinstance(status, dict)
@@ -89,3 +91,23 @@ def test_ready_audio_links_its_read_along_timings(client: FlaskClient, settings:
     missing = client.get(f"/player/read-along/{'ab' * 16}.json")
     assert missing.status_code == 404
     assert missing.get_json()["field"] == "key"
+
+
+def test_a_japanese_article_is_shown_in_japanese(client: FlaskClient, settings: Settings) -> None:
+    add_article(settings.catalog_url, "tokyo-ready", section=None, lang="ja")
+    html = client.get("/player/tokyo-ready").get_data(as_text=True)
+    assert '<html lang="ja">' in html
+    assert f'<p class="player__disclosure">{disclosure_line("ja")}</p>' in html
+    assert "Written by reporters" not in html
+    assert client.get("/player/tokyo-ready/status.json").get_json()["lang"] == "ja"
+
+
+def test_the_page_language_is_the_articles_before_any_audio_is_ready(
+    client: FlaskClient, settings: Settings
+) -> None:
+    add_article(
+        settings.catalog_url, "tokyo-queued", section=None, lang="ja", state=NarrationState.QUEUED
+    )
+    html = client.get("/player/tokyo-queued").get_data(as_text=True)
+    assert '<html lang="ja">' in html
+    assert disclosure_line("ja") in html
