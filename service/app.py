@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from narration.logs import configure_logging
 from narration.settings import Settings, get_settings
@@ -53,4 +54,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
+    return app
+
+
+def behind_proxy(app: Flask, hops: int = 1) -> Flask:
+    """Trust ``hops`` proxies' ``X-Forwarded-*`` (nginx in front of gunicorn), so links and
+    redirects use the host and scheme the client used."""
+    app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+    )
     return app

@@ -40,9 +40,46 @@ def key_is_valid(key: str | None, settings: Settings) -> bool:
     return any(matches)
 
 
+FORWARDING_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
+
+
+def _forwarded_for(value: str) -> list[str]:
+    """The ``for=`` addresses of an RFC 7239 ``Forwarded`` header, brackets and ports removed."""
+    found = []
+    for element in value.split(","):
+        for pair in element.split(";"):
+            name, _, token = pair.strip().partition("=")
+            if name.lower() != "for":
+                continue
+            token = token.strip().strip('"')
+            if token.startswith("["):
+                token = token[1:].partition("]")[0]
+            elif token.count(":") == 1:
+                token = token.partition(":")[0]
+            found.append(token)
+    return found
+
+
+def request_hops() -> list[str]:
+    """Every address the request claims to come from or through: the socket peer (as it was
+    before ``ProxyFix`` rewrote it) and each hop named in a forwarding header."""
+    original = request.environ.get("werkzeug.proxy_fix.orig", {})
+    hops = [original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR") or ""]
+    for header in FORWARDING_HEADERS:
+        for value in request.headers.getlist(header):
+            if header == "Forwarded":
+                hops.extend(_forwarded_for(value))
+            else:
+                hops.extend(part.strip() for part in value.split(","))
+    return hops
+
+
 def from_loopback() -> bool:
+    """True only when every hop is loopback. A remote client cannot pass as local by sending
+    ``X-Forwarded-For: 127.0.0.1`` (with or without ``ProxyFix``), and a local proxy does not
+    make its remote clients local."""
     try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+        return all(ipaddress.ip_address(hop).is_loopback for hop in request_hops())
     except ValueError:
         return False
 

@@ -7,9 +7,6 @@ used.
 
 from __future__ import annotations
 
-from werkzeug.middleware.proxy_fix import ProxyFix
+from service.app import behind_proxy, create_app
 
-from service.app import create_app
-
-app = create_app()
-app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+app = behind_proxy(create_app())

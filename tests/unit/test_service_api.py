@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from narration.settings import Settings
-from service.app import create_app
+from service.app import behind_proxy, create_app
 
 AUTH = {"Authorization": "Bearer test-key"}
 CMS = {
@@ -135,6 +135,36 @@ def test_without_keys_writes_come_from_loopback_only(settings: Settings) -> None
     assert (
         client.get("/v1/articles/a", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
     )
+
+
+@pytest.mark.parametrize("proxied", [False, True])
+@pytest.mark.parametrize(
+    ("peer", "headers", "status"),
+    [
+        ("203.0.113.9", {"X-Forwarded-For": "127.0.0.1"}, 403),  # a remote client lying
+        ("203.0.113.9", {"X-Real-IP": "::1"}, 403),
+        ("203.0.113.9", {"Forwarded": 'for="[::1]:80"'}, 403),
+        ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"}, 403),  # a local proxy's remote client
+        ("127.0.0.1", {"X-Forwarded-For": "127.0.0.1, 203.0.113.9"}, 403),
+        ("127.0.0.1", {"Forwarded": "for=203.0.113.9;proto=https"}, 403),
+        ("127.0.0.1", {"X-Forwarded-For": "not-an-address"}, 403),
+        ("127.0.0.1", {"X-Forwarded-For": "127.0.0.1"}, 201),  # local client via local nginx
+    ],
+)
+def test_forwarding_headers_never_make_a_remote_client_local(
+    settings: Settings, proxied: bool, peer: str, headers: dict[str, str], status: int
+) -> None:
+    app = create_app(settings, api_keys=[])
+    if proxied:
+        behind_proxy(app)
+    response = app.test_client().put(
+        "/v1/articles/a",
+        data=json.dumps(CMS),
+        content_type="application/json",
+        headers=headers,
+        environ_base={"REMOTE_ADDR": peer},
+    )
+    assert response.status_code == status, response.data
 
 
 def test_reads_need_no_key(client: FlaskClient) -> None:
