@@ -112,12 +112,23 @@ def decode(
     return np.frombuffer(out, dtype="<i2").copy()
 
 
-def encode_mp3(ffmpeg: str, pcm: Pcm, bitrate_kbps: int, rate: int | None = None) -> bytes:
+def encode_mp3(
+    ffmpeg: str,
+    pcm: Pcm,
+    bitrate_kbps: int,
+    rate: int | None = None,
+    *,
+    workdir: Path | None = None,
+) -> bytes:
     """Encode mono PCM to a CBR MP3 with the LAME header that makes decoding gapless.
 
     ffmpeg writes that header (encoder delay and padding) by seeking back when it finishes, so
-    the encode goes to a temporary file: piped output lacks it and decodes ~50 ms long."""
-    with tempfile.TemporaryDirectory(prefix="narrator-mp3-") as tmp:
+    the encode goes to a temporary file, in ``workdir`` when given (the audio store passes its
+    own, whose stale-temporary sweep then covers a killed encode): piped output lacks the
+    header and decodes ~50 ms long."""
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".encode-", suffix=".tmp", dir=workdir) as tmp:
         out = Path(tmp) / "out.mp3"
         args = ["-f", "s16le", "-ar", str(pcm.rate), "-ac", "1", "-i", "pipe:0"]
         args += ["-ar", str(rate or pcm.rate), "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"]

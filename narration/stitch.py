@@ -140,7 +140,7 @@ def decode_chunks(store: AudioStore, keys: list[str], ffmpeg: str) -> list[np.nd
     for key in keys:
         # The fixed-point decoder, named as pydub named it, so output matches earlier stitches.
         args += ["-f", "mp3", "-c:a", "mp3", "-i", str(store.chunk_path(key))]
-    with tempfile.TemporaryDirectory(prefix="narrator-decode-") as tmp:
+    with store.temp_dir(store.root, "stitch-decode") as tmp:
         outputs = [Path(tmp) / f"{n}.raw" for n in range(len(keys))]
         for n, out in enumerate(outputs):
             args += ["-map", f"{n}:a", "-ac", "1", "-ar", str(RATE), "-f", "s16le"]

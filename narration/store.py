@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -116,18 +117,29 @@ class AudioStore:
         return all(self.audio_path(key, ext).is_file() for ext in AUDIO_EXTS)
 
     def remove_stale_temporaries(self, max_age_s: float = 3600.0) -> int:
-        """Delete temporary files left by writers that died mid-write (a stitch's raw PCM can
-        be hundreds of MB); return how many. Writers rename theirs within seconds."""
+        """Delete temporary files and folders left by writers that died mid-write (a stitch's
+        raw PCM can be hundreds of MB, its decode folder as much again); return how many.
+        Writers rename or remove theirs within minutes."""
         cutoff = time.time() - max_age_s
         removed = 0
         for folder in (self.root, self.chunks_dir, self.plans_dir):
-            for path in (*folder.glob(".stitch-*"), *folder.glob(".*.tmp")):
+            for path in {*folder.glob(".stitch-*"), *folder.glob(".*.tmp")}:
                 try:
-                    if path.stat().st_mtime < cutoff:
+                    if path.lstat().st_mtime >= cutoff:
+                        continue
+                    if path.is_dir() and not path.is_symlink():
+                        shutil.rmtree(path)
+                    else:
                         path.unlink()
-                        removed += 1
+                    removed += 1
                 except FileNotFoundError:
                     continue
         return removed
+
+    def temp_dir(self, folder: Path, prefix: str) -> tempfile.TemporaryDirectory[str]:
+        """A scratch folder inside ``folder`` of the store (not /tmp): removed when the work
+        ends, and by :meth:`remove_stale_temporaries` when the process was killed first."""
+        folder.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(prefix=f".{prefix}-", suffix=".tmp", dir=folder)
 
     write_atomic = staticmethod(write_atomic)

@@ -111,7 +111,7 @@ def _speak_and_store(
     lengths = [int(p.size) for p in pieces]
     samples = np.concatenate(pieces) if sum(lengths) else np.zeros(CHUNK_RATE // 100, np.int16)
     ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
-    mp3 = encode_mp3(ffmpeg, Pcm(samples, CHUNK_RATE), CHUNK_BITRATE_KBPS)
+    mp3 = encode_mp3(ffmpeg, Pcm(samples, CHUNK_RATE), CHUNK_BITRATE_KBPS, workdir=store.chunks_dir)
     meta = {
         "key": key,
         "engine": voice.engine,

@@ -16,7 +16,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from narration import stitch
-from narration.audio import decode, run_ffmpeg
+from narration.audio import AudioToolError, decode, run_ffmpeg
 from narration.loudness import measure
 from narration.pipeline import synthesize_missing
 from narration.plan import NarrationPlan, plan_narration
@@ -244,3 +244,29 @@ def test_chunks_decoded_in_batches_match_chunks_decoded_alone(
             stitch._assemble(plan, store, keys, ffmpeg, out)
             joined.append(out.getvalue())
         assert len(plan.chunks) > 2 and joined[0] == joined[1]
+
+
+def test_decoding_scratch_lives_in_the_store_and_goes_on_failure(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoded chunks go to a folder under the store, where the stale-temporary sweep finds
+    it if the stitch is killed (in /tmp nothing would), and a failed decode removes it."""
+    store = AudioStore(settings.audio_cache_dir)
+    plan = plan_narration(small_script(), settings, engine="espeak")
+    synthesize_missing(plan, store, settings)
+    keys = [c.key for c in plan.chunks][:2]
+    outputs: list[Path] = []
+
+    def failing(ffmpeg: str, args: list[str], data: bytes | None = None) -> bytes:
+        outputs.extend(Path(a) for a in args if a.endswith(".raw"))
+        for out in outputs:
+            out.write_bytes(b"\0\0")
+        raise AudioToolError("ffmpeg failed: killed")
+
+    monkeypatch.setattr(stitch, "run_ffmpeg", failing)
+    with pytest.raises(AudioToolError):
+        decode_chunks(store, keys, "ffmpeg")
+    assert len(outputs) == 2
+    assert all(out.parent.parent == store.root for out in outputs)
+    assert all(out.parent.name.startswith(".stitch-") for out in outputs)
+    assert not outputs[0].parent.exists()

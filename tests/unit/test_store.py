@@ -63,3 +63,29 @@ def test_stale_temporaries_are_removed_fresh_ones_kept(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(
         [fresh.name, kept.name]
     )
+
+
+def test_stale_temporary_folders_are_removed(tmp_path: Path) -> None:
+    """A stitch killed mid-decode leaves its scratch folder in the store; the sweep takes it."""
+    import os
+    import time
+
+    store = AudioStore(tmp_path)
+    with store.temp_dir(tmp_path, "stitch-decode") as kept_name:
+        left = Path(_leftover(tmp_path, "stitch-decode"))
+        (left / "0.raw").write_bytes(b"\0" * 64)
+        encode = Path(_leftover(store.chunks_dir, "encode"))
+        for path in (left, encode):
+            os.utime(path, (time.time() - 7200, time.time() - 7200))
+        assert store.remove_stale_temporaries(3600) == 2
+        assert not left.exists() and not encode.exists()
+        assert Path(kept_name).is_dir()  # a running stitch's folder is fresh: kept
+    assert not Path(kept_name).exists()
+
+
+def _leftover(folder: Path, prefix: str) -> str:
+    """A scratch folder as a killed writer leaves it."""
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f".{prefix}-", suffix=".tmp", dir=folder)
