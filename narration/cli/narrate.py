@@ -33,16 +33,16 @@ def narrate(
     NARRATOR_AUDIO_CACHE_DIR, so narrating an edited article again only speaks what changed.
     """
     # Imported here so that `narrator --help` stays fast.
+    from narration.cli.common import settings_or_exit
     from narration.errors import NarrationError
     from narration.pipeline import narrate as run
     from narration.scripting import build_script, load_article
-    from narration.settings import get_settings
 
     out = Path(output)
     if out.suffix.lower() != ".mp3":
         click.echo(f"narrator: {output}: the output must end in .mp3", err=True)
         sys.exit(2)
-    settings = get_settings()
+    settings = settings_or_exit()
     # Piped or redirected, the output is the three file lines and nothing else.
     draw = sys.stdout.isatty() and sys.stderr.isatty()
     bar: _ProgressBar | None = None
@@ -60,10 +60,15 @@ def narrate(
             progress=bar.update if bar else None,
             meta=meta,
         )
-    except NarrationError as exc:
+    except (NarrationError, OSError) as exc:
         if bar:
             bar.close()  # before the message, so it is not drawn over
-        click.echo(f"narrator: {file}: {exc}", err=True)
+        if isinstance(exc, OSError):
+            # The output's folder or the audio cache cannot be written: say which.
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"narrator: {file}: {where}{exc.strerror or exc}", err=True)
+        else:
+            click.echo(f"narrator: {file}: {exc}", err=True)
         sys.exit(2)
     finally:
         if bar:

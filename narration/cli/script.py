@@ -23,10 +23,10 @@ def script(files: tuple[str, ...], fmt: str) -> None:
     the others are still printed, and the exit status is 2.
     """
     # Imported here so that `narrator --help` stays fast.
+    from narration.cli.common import settings_or_exit
     from narration.scripting import build_script, load_article
-    from narration.settings import get_settings
 
-    settings = get_settings()
+    settings = settings_or_exit()
     failed = False
     for name in files:
         try:

@@ -120,3 +120,23 @@ def test_draws_progress_on_a_terminal(seed_article: Path, tmp_path: Path) -> Non
     assert last[-3].startswith(f"{out}  (") and last[-3].endswith(" bytes)")
     assert last[-2:] == [str(out.with_suffix(".json")), str(out.with_suffix(".vtt"))]
     assert "synthesizing: 0chunk" not in text  # no bar before the first count
+
+
+@pytest.mark.parametrize(
+    ("env", "output", "message"),
+    [
+        ({"NARRATOR_SPEED": "fast"}, "x.mp3", "bad setting: NARRATOR_SPEED: Input should be"),
+        ({"NARRATOR_AUDIO_CACHE_DIR": "/proc/cache"}, "x.mp3", "/proc/cache: No such file"),
+        ({}, "/proc/x.mp3", "/proc/.x.mp3.tmp: No such file"),
+    ],
+)
+def test_bad_settings_and_unwritable_paths_are_one_line_and_exit_2(
+    tmp_path: Path, env: dict[str, str], output: str, message: str
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("A short article. It has two sentences.\n")
+    out = output if output.startswith("/") else str(tmp_path / output)
+    proc = run([str(article), "-o", out, "--engine", "espeak"], tmp_path, **env)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

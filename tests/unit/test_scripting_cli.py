@@ -85,3 +85,13 @@ def test_each_bad_file_is_one_line_and_exit_2(
         f"narrator: {tmp_path / 'a-directory'}: cannot read the file: Is a directory",
     ]
     assert result.stderr.splitlines() == expected
+
+
+def test_a_bad_setting_is_one_line_and_exit_2(
+    seed_article: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+) -> None:
+    monkeypatch.setenv("NARRATOR_MAX_BODY_CHARS", "lots")
+    result = CliRunner(mix_stderr=False).invoke(cli, ["script", str(seed_article)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("narrator: bad setting: NARRATOR_MAX_BODY_CHARS: ")
+    assert len(result.stderr.splitlines()) == 1
