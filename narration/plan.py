@@ -99,6 +99,18 @@ def _file_ref(path: Path | None, name: str) -> dict[str, str] | None:
     return {"path": str(path.resolve()), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
+def _by_content(value: Any) -> Any:
+    """``value`` with every file reference reduced to its hash: where the intro audio or the
+    cover sits (a checkout, a container mount) does not change the audio, so not the key."""
+    if isinstance(value, dict):
+        if set(value) == {"path", "sha256"}:
+            return {"sha256": value["sha256"]}
+        return {k: _by_content(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_by_content(v) for v in value]
+    return value
+
+
 def stitch_spec(settings: Settings) -> dict[str, Any]:
     """The settings that change the final file (pauses, loudness, encoding, intro/outro audio)."""
     return {
@@ -225,6 +237,8 @@ def plan_narration(
         "stitch": stitch,
         "meta": tags,
     }
-    blob = json.dumps(material, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    blob = json.dumps(
+        _by_content(material), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
     key = hashlib.sha256(blob.encode()).hexdigest()[:32]
     return NarrationPlan(key, name, primary, fallback, blocks, chunks, chapters, stitch, tags)

@@ -69,3 +69,23 @@ def test_unknown_engine_voice_or_language_is_refused(settings: Settings, tmp_pat
         plan_narration(small_script(), settings, engine="gtts", lang="xx-notalang")
     with pytest.raises(PermanentEngineError):
         plan_narration(small_script(), settings, engine="espeak", voice="no-such-voice")
+
+
+def test_narration_key_follows_intro_and_cover_content_not_their_paths(
+    settings: Settings, tmp_path: Path
+) -> None:
+    def placed(folder: str, name: str, data: bytes) -> Path:
+        path = tmp_path / folder / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    def key(folder: str, intro: bytes = b"ID3 intro", cover: bytes = b"PNG cover") -> str:
+        these = settings.model_copy(update={"intro_audio": placed(folder, "intro.mp3", intro)})
+        meta = {"cover": str(placed(folder, "cover.png", cover))}
+        return plan_narration(small_script(), these, meta=meta).narration_key
+
+    base = key("checkout-a")
+    assert key("checkout-b") == base
+    assert key("checkout-c", intro=b"ID3 another intro") != base
+    assert key("checkout-d", cover=b"PNG another cover") != base
