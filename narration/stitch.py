@@ -104,10 +104,19 @@ def stitch_narration(plan: NarrationPlan, store: AudioStore, settings: Settings)
         )
         store.write_atomic(store.audio_path(key, "vtt"), render_vtt(manifest["sentences"]).encode())
         os.chmod(mp3_tmp, 0o644)
+        _fsync(mp3_tmp)  # ffmpeg and mutagen do not: a crash must not leave a named empty file
         os.replace(mp3_tmp, store.audio_path(key, "mp3"))
     finally:
         mp3_tmp.unlink(missing_ok=True)
     return _result(store, key, False)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass

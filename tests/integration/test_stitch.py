@@ -270,3 +270,43 @@ def test_decoding_scratch_lives_in_the_store_and_goes_on_failure(
     assert all(out.parent.parent == store.root for out in outputs)
     assert all(out.parent.name.startswith(".stitch-") for out in outputs)
     assert not outputs[0].parent.exists()
+
+
+def test_the_mp3_reaches_the_disk_before_it_takes_its_name(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = AudioStore(settings.audio_cache_dir)
+    plan = plan_narration(small_script(), settings, engine="espeak")
+    synthesize_missing(plan, store, settings)
+    synced: list[tuple[str, int]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    result = stitch_narration(plan, store, settings)
+    mp3s = [(Path(p), size) for p, size in synced if p.endswith(".mp3")]
+    assert [(p.parent, p.name.startswith(".stitch-")) for p, _ in mp3s] == [(store.root, True)]
+    assert mp3s[0][1] == result.bytes
+
+
+def test_two_stitches_of_one_narration_at_once_agree(settings: Settings) -> None:
+    """Two workers given the same narration (a redelivered task) both finish, and what is
+    served is one whole narration with no temporary files left beside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = AudioStore(settings.audio_cache_dir)
+    plan = plan_narration(small_script(), settings, engine="espeak")
+    synthesize_missing(plan, store, settings)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: stitch_narration(plan, store, settings), range(2)))
+    assert {r.audio_key for r in results} == {plan.narration_key}
+    assert results[0].bytes == results[1].bytes == results[0].paths["mp3"].stat().st_size
+    manifest = json.loads(results[0].paths["json"].read_text())
+    assert manifest["audio_key"] == plan.narration_key
+    assert MP3(results[0].paths["mp3"]).info.length * 1000 == pytest.approx(
+        manifest["duration_ms"], abs=100
+    )
+    assert [p.name for p in store.root.iterdir() if p.name.startswith(".")] == []
