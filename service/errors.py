@@ -9,12 +9,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis.exceptions
 from flask import Flask, Response, json
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from narration.errors import NarrationError
 
 PROBLEM_JSON = "application/problem+json"
+OUTAGE_RETRY_AFTER_S = 5
+OUTAGES: tuple[type[Exception], ...] = (
+    OperationalError,  # the database refused, dropped the connection, or was locked
+    InterfaceError,
+    PoolTimeout,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+"""Errors that mean a backing service is down: the request may succeed later, unchanged."""
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +106,17 @@ def register_error_handlers(app: Flask) -> None:
             if name.lower() not in {"content-type", "content-length"}
         }
         return problem(error.code or 500, error.description, headers=headers)
+
+    def _outage(error: Exception) -> Response:
+        log.error("a backing service is unavailable: %s", type(error).__name__, exc_info=error)
+        return problem(
+            503,
+            "the catalog or the job queue is unreachable; try again shortly",
+            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_S)},
+        )
+
+    for outage in OUTAGES:
+        app.register_error_handler(outage, _outage)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

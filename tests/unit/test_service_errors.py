@@ -54,3 +54,24 @@ def test_api_errors_keep_status_field_and_headers(settings: Settings) -> None:
         "detail": "short and stout",
         "field": "spout",
     }
+
+
+def test_an_unreachable_database_is_a_503_problem(settings: Settings) -> None:
+    # Port 1 refuses at once: the catalog is down, which the client may retry, unlike a bug.
+    down = settings.model_copy(
+        update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:1/test"}
+    )
+    client = create_app(down, migrate=False).test_client()
+    for response in (
+        client.get("/v1/articles/a"),
+        client.put(
+            "/v1/articles/a",
+            json={"title": "T", "body_html": "<p>Hello there, my friend.</p>"},
+            headers={"Authorization": "Bearer test-key"},
+        ),
+        client.get("/feeds/all.xml"),
+    ):
+        assert response.status_code == 503, response.data
+        assert response.mimetype == "application/problem+json"
+        assert response.headers["Retry-After"] == "5"
+        assert b"psycopg" not in response.data and b"Traceback" not in response.data
