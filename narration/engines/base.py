@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 import requests
+import urllib3
 
 from narration.audio import Pcm
 from narration.errors import (
@@ -86,10 +87,17 @@ def _seconds(retry_after: str | None) -> float | None:
 
 
 def request_error(engine: str, url: str, exc: requests.RequestException) -> TransientEngineError:
-    """Map a failed request (no HTTP answer) to EngineUnreachable or a transient error."""
-    if isinstance(exc, requests.ConnectTimeout | requests.ConnectionError) and not isinstance(
-        exc, requests.ReadTimeout
-    ):
+    """Map a failed request (no HTTP answer) to EngineUnreachable or a transient error.
+
+    Unreachable means no connection could be made (refused, no route, no DNS, connect
+    time-out). A connection the host accepted and then dropped (a reset, a closed keep-alive
+    connection) is the host being there and busy: retried, never a reason to fall back."""
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
+        cause = exc.args[0] if exc.args else None
+        cause = getattr(cause, "reason", None) or cause
+        if isinstance(cause, urllib3.exceptions.ProtocolError):
+            return TransientEngineError(f"{engine}: {url} dropped the connection")
+    if isinstance(exc, requests.ConnectTimeout | requests.ConnectionError):
         return EngineUnreachable(f"{engine}: cannot reach {url}: {type(exc).__name__}")
     if isinstance(exc, requests.Timeout):
         return TransientEngineError(f"{engine}: no answer from {url} in time")

@@ -92,3 +92,29 @@ def test_unknown_language_or_voice_is_permanent(gtts_settings: Settings) -> None
     with pytest.raises(PermanentEngineError, match="voice"):
         engine.resolve_voice("../evil", "en")
     assert engine.resolve_voice("co.uk", "en-GB") == "co.uk"
+
+
+def test_a_dropped_connection_is_transient_not_unreachable(settings: Settings) -> None:
+    """A host that accepts and then closes without answering is there: retried, and ``auto``
+    does not hand the article to the offline voice for it."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def accept_and_drop() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+
+    thread = threading.Thread(target=accept_and_drop, daemon=True)
+    thread.start()
+    dropping = settings.model_copy(update={"gtts_endpoint": f"http://127.0.0.1:{port}"})
+    try:
+        with pytest.raises(TransientEngineError, match="dropped the connection") as caught:
+            get_engine("gtts", dropping).synthesize("Hello.", voice="com", lang="en", speed=1.0)
+        assert not isinstance(caught.value, EngineUnreachable)
+    finally:
+        thread.join(timeout=10)
+        listener.close()
