@@ -8,6 +8,7 @@ keys carry a hash of the model file, so swapping the model re-synthesizes everyt
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,17 @@ def _model_hash(path: Path, size: int, mtime_ns: int) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]
+
+
+def _model_language(model: Path) -> str | None:
+    """The language family (``en``) in the model's config (``<model>.json``, beside it as
+    Piper expects), or None when the config does not say."""
+    try:
+        config = json.loads(Path(f"{model}.json").read_text())
+        family = config.get("language", {}).get("family") or config["espeak"]["voice"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return str(family).replace("_", "-").split("-")[0].lower() or None
 
 
 @lru_cache(maxsize=2)
@@ -67,8 +79,13 @@ class PiperEngine:
         return "piper-" + _model_hash(model, stat.st_size, stat.st_mtime_ns)
 
     def resolve_voice(self, voice: str | None, lang: str) -> str:
-        """A model speaks one language; ``voice`` picks a speaker of multi-speaker models."""
-        self._model()
+        """A model speaks one language; ``voice`` picks a speaker of multi-speaker models.
+        Raises PermanentEngineError when the model's config names another language."""
+        spoken = _model_language(self._model())
+        if spoken and spoken != lang.replace("_", "-").split("-")[0].lower():
+            raise PermanentEngineError(
+                f"piper: the voice model speaks {spoken!r}, not {lang!r}", field="lang"
+            )
         if voice and not voice.isdigit():
             raise PermanentEngineError("piper voice must be a speaker number", field="voice")
         return voice or "0"
@@ -82,9 +99,9 @@ class PiperEngine:
         speed: float,
         limiter: RateLimiter | None = None,
     ) -> Pcm:
+        piper_voice = _load_voice(self._model())  # a readable error without the extra
         from piper import SynthesisConfig
 
-        piper_voice = _load_voice(self._model())
         speaker = int(voice) if piper_voice.config.num_speakers > 1 else None
         config = SynthesisConfig(speaker_id=speaker, length_scale=1.0 / max(speed, 0.1))
         with _lock:  # onnxruntime already uses every core

@@ -32,3 +32,28 @@ def test_piper_speaks_with_a_model_file(settings: Settings) -> None:
 def test_piper_without_a_model_is_a_readable_error(settings: Settings) -> None:
     with pytest.raises(PermanentEngineError, match="NARRATOR_PIPER_MODEL"):
         get_engine("piper", settings).version()
+
+
+def test_a_language_the_model_does_not_speak_is_refused(settings: Settings) -> None:
+    engine = get_engine("piper", settings.model_copy(update={"piper_model": _model()}))
+    assert engine.resolve_voice(None, "en-GB") == "0"
+    with pytest.raises(PermanentEngineError, match="speaks 'en', not 'fr'") as caught:
+        engine.resolve_voice(None, "fr")
+    assert caught.value.field == "lang"
+
+
+def test_without_the_piper_extra_synthesis_is_a_readable_error(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from narration.engines import piper
+
+    engine = get_engine("piper", settings.model_copy(update={"piper_model": _model()}))
+    piper._load_voice.cache_clear()
+    monkeypatch.setitem(sys.modules, "piper", None)  # import piper -> ImportError
+    try:
+        with pytest.raises(PermanentEngineError, match="pip install"):
+            engine.synthesize("Hello.", voice="0", lang="en", speed=1.0)
+    finally:
+        piper._load_voice.cache_clear()
