@@ -418,6 +418,8 @@ def post_narrations() -> Response:
 
 @bp.get("/narrations/<narration_id>")
 def get_narration(narration_id: str) -> Response:
+    if not ARTICLE_ID.fullmatch(narration_id):
+        raise ApiError(400, "a narration ID is 32 hexadecimal digits", field="id")
     row = None
     if NARRATION_ID.fullmatch(narration_id):
         with session_scope(current_settings().catalog_url) as session:

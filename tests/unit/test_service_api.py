@@ -275,6 +275,15 @@ def test_unknown_narration_is_404(client: FlaskClient) -> None:
     assert client.get("/v1/narrations/not-an-id").status_code == 404
 
 
+@pytest.mark.parametrize("narration_id", ["..", "-x", "a:b", "%2E%2E", "x" * 129, "a%20b"])
+def test_malformed_narration_ids_are_400_naming_the_id(
+    client: FlaskClient, narration_id: str
+) -> None:
+    response = client.get(f"/v1/narrations/{narration_id}")
+    assert response.status_code == 400
+    assert problem(response)["field"] == "id"
+
+
 def test_unknown_routes_and_methods_are_problems(client: FlaskClient) -> None:
     assert problem(client.get("/v2/nothing"))["status"] == 404
     wrong = client.delete("/v1/articles/a")
