@@ -46,10 +46,13 @@ ARTICLE_ID = {
     "schema": {"type": "string", "pattern": ARTICLE_ID_PATTERN},
 }
 LOCATION = {"description": "Where to poll the narration's state.", "schema": {"type": "string"}}
+OUTAGE = {"503": _problem("The catalog or the job queue is unreachable; retry (Retry-After).")}
 WRITE_ERRORS = {
     "400": _problem("Invalid request; `field` names what is wrong."),
     "401": _problem("Missing or invalid API key."),
     "403": _problem("No API keys configured and the request is not from loopback."),
+    "413": _problem("The body is larger than NARRATOR_MAX_ARTICLE_BYTES allows."),
+    **OUTAGE,
 }
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
@@ -64,6 +67,16 @@ NARRATION_OPTIONS = {
         "description": "POSTed a signed webhook when the narration is ready or failed.",
     },
 }
+
+OPTION_PARAMETERS = [
+    {
+        "name": name,
+        "in": "query",
+        "description": "Also accepted in the JSON body, which wins.",
+        "schema": schema,
+    }
+    for name, schema in NARRATION_OPTIONS.items()
+]
 
 SCHEMAS: dict[str, Any] = {
     "Problem": {
@@ -227,6 +240,7 @@ PATHS: dict[str, Any] = {
                 "200": _json("The article.", "Article"),
                 "400": _problem("Invalid article ID."),
                 "404": _problem("No such article."),
+                **OUTAGE,
             },
         },
     },
@@ -237,13 +251,7 @@ PATHS: dict[str, Any] = {
             "asked. Pulls the article from NARRATOR_ARTICLE_SOURCE when it is not pushed.",
             "operationId": "narrateArticle",
             "security": SECURED,
-            "parameters": [
-                {
-                    "name": "priority",
-                    "in": "query",
-                    "schema": NARRATION_OPTIONS["priority"],
-                }
-            ],
+            "parameters": OPTION_PARAMETERS,
             "requestBody": {
                 "required": False,
                 "content": {"application/json": {"schema": _ref("NarrationOptions")}},
@@ -255,7 +263,6 @@ PATHS: dict[str, Any] = {
                 "415": _problem("Options not sent as JSON."),
                 "422": _problem("The article cannot be narrated."),
                 "502": _problem("The article source failed."),
-                "503": _problem("The job queue is unreachable."),
                 **WRITE_ERRORS,
             },
         },
@@ -266,6 +273,7 @@ PATHS: dict[str, Any] = {
                 "200": _json("The latest version.", "Narration"),
                 "400": _problem("Invalid article ID."),
                 "404": _problem("No such article, or never narrated."),
+                **OUTAGE,
             },
         },
     },
@@ -278,6 +286,7 @@ PATHS: dict[str, Any] = {
                 "302": {"description": "To /audio/{key}.mp3."},
                 "400": _problem("Invalid article ID."),
                 "404": _problem("No audio yet."),
+                **OUTAGE,
             },
         },
     },
@@ -292,7 +301,8 @@ PATHS: dict[str, Any] = {
                     "in": "query",
                     "description": "Seconds (at most 30) to wait for the audio before a 202.",
                     "schema": {"type": "number", "minimum": 0, "maximum": 30},
-                }
+                },
+                *OPTION_PARAMETERS,
             ],
             "requestBody": {
                 "required": True,
@@ -305,10 +315,8 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json("Ready (or failed).", "Narration"),
                 "202": _json("Still being made.", "Narration", Location=LOCATION),
-                "413": _problem("Too large."),
                 "415": _problem("Unsupported body type."),
                 "422": _problem("Nothing to narrate."),
-                "503": _problem("The job queue is unreachable."),
                 **WRITE_ERRORS,
             },
         }
@@ -322,7 +330,9 @@ PATHS: dict[str, Any] = {
             "operationId": "getNarration",
             "responses": {
                 "200": _json("The narration.", "Narration"),
+                "400": _problem("Not a valid ID."),
                 "404": _problem("No such narration."),
+                **OUTAGE,
             },
         },
     },
@@ -335,7 +345,12 @@ PATHS: dict[str, Any] = {
                 "required": True,
                 "content": {"application/json": {"schema": _ref("BatchRequest")}},
             },
-            "responses": {"202": _json("One result per ID.", "BatchResult"), **WRITE_ERRORS},
+            "parameters": OPTION_PARAMETERS,
+            "responses": {
+                "202": _json("One result per ID.", "BatchResult"),
+                "415": _problem("Not sent as JSON."),
+                **WRITE_ERRORS,
+            },
         }
     },
     "/audio/{key}.{ext}": {
@@ -392,6 +407,7 @@ PATHS: dict[str, Any] = {
                 },
                 "304": {"description": "Not modified."},
                 "404": _problem("No such feed."),
+                **OUTAGE,
             },
         },
     },

@@ -52,3 +52,35 @@ def test_writes_are_marked_as_needing_a_key(settings: Settings) -> None:
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             for method in (rule.methods or set()) - IGNORED_METHODS:
                 assert doc["paths"][path][method.lower()]["security"] == [{"bearer": []}], path
+
+
+def test_write_and_catalog_operations_document_every_answer_they_can_give(
+    settings: Settings,
+) -> None:
+    doc = create_app(settings, migrate=False).test_client().get("/openapi.json").json
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            codes = set(operation["responses"])
+            if "security" in operation:  # a body past MAX_CONTENT_LENGTH, a database outage
+                assert {"400", "401", "403", "413", "503"} <= codes, (method, path)
+            if path.startswith(("/v1/", "/feeds/{feed}")):
+                assert "503" in codes, (method, path)
+
+
+def test_narration_options_are_documented_where_the_query_string_is_read(
+    settings: Settings,
+) -> None:
+    doc = create_app(settings, migrate=False).test_client().get("/openapi.json").json
+    options = {"engine", "voice", "lang", "priority", "callback_url"}
+    for path in ("/v1/articles/{article_id}/narration", "/v1/narrations", "/v1/narrations:batch"):
+        query = {p["name"] for p in doc["paths"][path]["post"]["parameters"] if p["in"] == "query"}
+        assert options <= query, path
+
+
+def test_every_write_method_needs_a_key(settings: Settings) -> None:
+    app = create_app(settings, migrate=False)
+    for rule in app.url_map.iter_rules():
+        if (rule.methods or set()) & {"PUT", "POST", "PATCH", "DELETE"}:
+            assert getattr(app.view_functions[rule.endpoint], "requires_key", False), rule.rule
