@@ -235,7 +235,9 @@ def plan_narration(
         "blocks": [[b.kind, b.text, b.section] for b in blocks],
         "chapters": chapters,
         "stitch": stitch,
-        "meta": tags,
+        # Where the script came from (a file name, an API route) is kept for debugging but is
+        # not in the audio: the same article narrated from another path is the same file.
+        "meta": {k: v for k, v in tags.items() if k != "source"},
     }
     blob = json.dumps(
         _by_content(material), ensure_ascii=False, sort_keys=True, separators=(",", ":")

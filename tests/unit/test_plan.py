@@ -89,3 +89,13 @@ def test_narration_key_follows_intro_and_cover_content_not_their_paths(
     assert key("checkout-b") == base
     assert key("checkout-c", intro=b"ID3 another intro") != base
     assert key("checkout-d", cover=b"PNG another cover") != base
+
+
+def test_narration_key_ignores_where_the_script_came_from(settings: Settings) -> None:
+    """``narrator narrate ./a.txt`` and ``narrator narrate /home/me/a.txt`` make one file."""
+    from dataclasses import replace
+
+    base = plan_narration(small_script(), settings)
+    elsewhere = plan_narration(replace(small_script(), source="/home/me/a.txt"), settings)
+    assert elsewhere.meta["source"] == "/home/me/a.txt"
+    assert elsewhere.narration_key == base.narration_key
