@@ -37,6 +37,8 @@ MAX_WAIT_S = 30
 WAIT_POLL_S = 0.25
 MAX_BATCH = 1000
 CELERY_KEY = "narrator.celery"
+WEB_REDIS_RETRIES = 2
+WEB_REDIS_CONNECT_TIMEOUT_S = 3.0
 LOST_JOB_GRACE_S = 120
 """A job sent this recently may still be on its way to Redis: never taken for lost."""
 
@@ -71,6 +73,14 @@ def celery_app() -> Celery:
         from workers.celery_app import create_celery
 
         celery = create_celery(current_settings())
+        # A request must not hang while Redis is down: Celery's result backend would retry its
+        # connection 20 times, a second apart, before the request could answer 503.
+        celery.conf.result_backend_transport_options = {
+            **celery.conf.result_backend_transport_options,
+            "retry_policy": {"max_retries": WEB_REDIS_RETRIES, "interval_max": 0.5},
+        }
+        celery.conf.redis_socket_connect_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
+        celery.conf.broker_connection_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
         current_app.extensions[CELERY_KEY] = celery
     return celery
 

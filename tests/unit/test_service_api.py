@@ -303,3 +303,19 @@ def test_plain_text_article_takes_its_title_and_language_from_the_script(
     assert response.status_code == 201
     assert response.json["title"] == "Harbour bridge reopens after repairs"
     assert response.json["lang"] == "en"
+
+
+def test_a_redis_outage_fails_the_row_and_answers_503_without_retrying_for_long(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings, redis_url="redis://127.0.0.1:1/0")  # port 1 refuses at once
+    client = app.test_client()
+    assert put_json(client, "a", CMS).status_code == 201
+    with caplog.at_level("ERROR", logger="celery.backends.redis"):
+        response = client.post("/v1/articles/a/narration", headers=AUTH)
+    assert response.status_code == 503
+    assert problem(response)["status"] == 503
+    status = client.get("/v1/articles/a/narration").json
+    assert status["state"] == "failed" and "try again" in status["error"]
+    retries = [r for r in caplog.records if "Connection to Redis lost" in r.getMessage()]
+    assert len(retries) <= 3, [r.getMessage() for r in retries]
