@@ -25,6 +25,8 @@ from narration.script import Script
 from narration.settings import Settings
 
 PLAN_FORMAT = 1
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
+"""Speeds engines can honour; 0 made eSpeak fall back to its slowest rate without a word."""
 PAUSE_MS: dict[str, int] = {"none": 120, "sentence": 350, "paragraph": 750, "section": 1300}
 """Silence after a part, by its pause hint. Engines' own silences are trimmed off chunks."""
 
@@ -196,6 +198,10 @@ def plan_narration(
     speaker = get_engine(name, settings)
     language = lang or script.lang or settings.lang or "en"
     speed = settings.speed
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise NarrationError(
+            f"speed must be between {MIN_SPEED} and {MAX_SPEED}, not {speed}", field="speed"
+        )
     primary_engine = speaker.primary if isinstance(speaker, AutoEngine) else speaker
     primary = Voice(
         primary_engine.name,

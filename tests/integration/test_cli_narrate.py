@@ -128,6 +128,12 @@ def test_draws_progress_on_a_terminal(seed_article: Path, tmp_path: Path) -> Non
         ({"NARRATOR_SPEED": "fast"}, "x.mp3", "bad setting: NARRATOR_SPEED: Input should be"),
         ({"NARRATOR_AUDIO_CACHE_DIR": "/proc/cache"}, "x.mp3", "/proc/cache: No such file"),
         ({}, "/proc/x.mp3", "/proc/.x.mp3.tmp: No such file"),
+        ({"NARRATOR_SPEED": "0"}, "x.mp3", "speed must be between 0.25 and 4.0, not 0.0"),
+        (
+            {"NARRATOR_TTS_RATE_LIMIT": "0", "NARRATOR_ENGINE": "gtts"},
+            "x.mp3",
+            "tts_rate_limit must be above 0",
+        ),
     ],
 )
 def test_bad_settings_and_unwritable_paths_are_one_line_and_exit_2(
@@ -136,7 +142,8 @@ def test_bad_settings_and_unwritable_paths_are_one_line_and_exit_2(
     article = tmp_path / "a.txt"
     article.write_text("A short article. It has two sentences.\n")
     out = output if output.startswith("/") else str(tmp_path / output)
-    proc = run([str(article), "-o", out, "--engine", "espeak"], tmp_path, **env)
+    engine = env.get("NARRATOR_ENGINE", "espeak")
+    proc = run([str(article), "-o", out, "--engine", engine], tmp_path, **env)
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

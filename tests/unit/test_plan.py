@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from narration.disclosure import disclosure_line
-from narration.errors import PermanentEngineError
+from narration.errors import NarrationError, PermanentEngineError
 from narration.plan import NarrationPlan, plan_narration
 from narration.settings import Settings
 from narration.store import AudioStore
@@ -99,3 +99,11 @@ def test_narration_key_ignores_where_the_script_came_from(settings: Settings) ->
     elsewhere = plan_narration(replace(small_script(), source="/home/me/a.txt"), settings)
     assert elsewhere.meta["source"] == "/home/me/a.txt"
     assert elsewhere.narration_key == base.narration_key
+
+
+@pytest.mark.parametrize("speed", [0.0, -1.0, 10.0])
+def test_a_speed_no_engine_can_honour_is_refused(settings: Settings, speed: float) -> None:
+    slow = settings.model_copy(update={"speed": speed})
+    with pytest.raises(NarrationError, match="speed must be between") as caught:
+        plan_narration(small_script(), slow, engine="espeak")
+    assert caught.value.field == "speed"
