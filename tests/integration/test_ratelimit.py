@@ -44,3 +44,48 @@ def test_acquire_waits_for_the_slot_it_was_told(redis_url: str) -> None:
     limiter.acquire()
     limiter.acquire()
     assert len(slept) == 1 and 0.1 < slept[0] <= 0.2
+
+
+_CHILD = """
+import sys, time, redis
+from narration.ratelimit import RedisRateLimiter
+url, key, rate, count, start_at = sys.argv[1:6]
+if url.startswith("redis+socket://"):
+    client = redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"))
+else:
+    client = redis.Redis.from_url(url)
+limiter = RedisRateLimiter(client, float(rate), key)
+time.sleep(max(0.0, float(start_at) - time.time()))  # all start together: a barrier
+first = time.time()
+for _ in range(int(count)):
+    limiter.acquire()
+print(first, time.time())
+"""
+
+
+def test_processes_share_one_rate(redis_url: str) -> None:
+    """Three worker processes taking ten requests each at 50 per second, all starting at
+    once: the thirty grants cannot fit in less than twenty-nine intervals, whoever takes them.
+    Limits kept per process would let each process through in nine."""
+    import subprocess
+    import sys
+    import time
+
+    key = f"narrator:test:{uuid.uuid4().hex}"
+    rate, count, processes = 50.0, 10, 3
+    start_at = time.time() + 2.0  # after every child has started and imported
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, redis_url, key, str(rate), str(count), str(start_at)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outputs = [child.communicate(timeout=60)[0] for child in children]
+    assert [child.returncode for child in children] == [0] * processes
+    spans = [tuple(map(float, out.split())) for out in outputs]
+    # Each child notes the time before its first request and after its last grant, so the
+    # span below can only overstate the time the grants took, never understate it.
+    took = max(end for _, end in spans) - min(start for start, _ in spans)
+    assert took >= (processes * count - 1) / rate
