@@ -9,6 +9,7 @@ import pytest
 from gtts import gTTS
 from mutagen.id3 import ID3
 
+from narration import pipeline
 from narration.loudness import measure
 from narration.pipeline import narrate
 from narration.plan import plan_narration
@@ -17,6 +18,7 @@ from narration.scripting import build_script, load_article
 from narration.settings import Settings
 from narration.transcript import parse_vtt
 from tests.fakes.gtts_server import GttsStandIn
+from tests.fakes.scripts import small_script
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +91,27 @@ def test_editing_one_sentence_resynthesizes_only_its_chunk(
     narrate(after_script, tmp_path / "v2.mp3", gtts_settings)
     assert gtts_server.texts == _requests_for([p.spoken for p in changed[0].parts], "en")
     assert gtts_server.requests == len(gtts_server.texts) < first_requests / 5
+
+
+def test_a_failed_copy_to_the_output_leaves_nothing_half_written(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing to another disk copies; a copy cut short (disk full) leaves the previous
+    output whole and no temporary file beside it."""
+    out = tmp_path / "out" / "article.mp3"
+    out.parent.mkdir()
+    out.write_bytes(b"the previous narration")
+
+    def cross_device(src: object, dst: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    def disk_full(src: Path, dst: Path) -> None:
+        Path(dst).write_bytes(Path(src).read_bytes()[:10])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline.os, "link", cross_device)
+    monkeypatch.setattr(pipeline.shutil, "copyfile", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        narrate(small_script(), out, settings, engine="espeak")
+    assert out.read_bytes() == b"the previous narration"
+    assert [p.name for p in out.parent.iterdir()] == ["article.mp3"]
