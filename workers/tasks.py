@@ -16,6 +16,8 @@ from typing import Any
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from narration import logs
 from narration.catalog import narrations, session_scope
@@ -40,6 +42,16 @@ longer outage without holding a worker thread while waiting."""
 RETRY_BACKOFF_FACTOR_S = 15
 RETRY_BACKOFF_MAX_S = 300
 
+CATALOG_OUTAGE_RETRY: dict[str, Any] = {
+    # The catalog down (refused, dropped, locked) is no reason to lose the job: the task is sent
+    # again with backoff (about an hour in all) instead of failing where no one can record it.
+    "autoretry_for": (OperationalError, InterfaceError, PoolTimeout),
+    "retry_backoff": 2,
+    "retry_backoff_max": RETRY_BACKOFF_MAX_S,
+    "retry_jitter": True,
+    "retry_kwargs": {"max_retries": 20},
+}
+
 
 @lru_cache(maxsize=4)
 def _rate_limiter(url: str, rate: float) -> Any:
@@ -54,6 +66,7 @@ def _rate_limiter(url: str, rate: float) -> Any:
     acks_late=True,
     soft_time_limit=SYNTHESIZE_SOFT_LIMIT_S,
     time_limit=SYNTHESIZE_HARD_LIMIT_S,
+    **CATALOG_OUTAGE_RETRY,
 )
 def synthesize(self: Task, narration_id: str, narration_key: str, index: int) -> int:
     """Speak chunk ``index`` of the plan into the chunk cache; record the progress."""
@@ -104,6 +117,7 @@ def synthesize(self: Task, narration_id: str, narration_key: str, index: int) ->
     acks_late=True,
     soft_time_limit=STITCH_SOFT_LIMIT_S,
     time_limit=STITCH_HARD_LIMIT_S,
+    **CATALOG_OUTAGE_RETRY,
 )
 def stitch(narration_id: str, narration_key: str) -> dict[str, Any] | None:
     """Join the chunks into the final MP3, manifest and transcript."""
@@ -145,7 +159,12 @@ def stitch(narration_id: str, narration_key: str) -> dict[str, Any] | None:
         }
 
 
-@shared_task(name="narration.publish", acks_late=True, time_limit=PUBLISH_HARD_LIMIT_S)
+@shared_task(
+    name="narration.publish",
+    acks_late=True,
+    time_limit=PUBLISH_HARD_LIMIT_S,
+    **CATALOG_OUTAGE_RETRY,
+)
 def publish(stitched: dict[str, Any] | None, narration_id: str) -> str | None:
     """Mark the narration ready: from now on it is its articles' current audio."""
     settings = get_settings()

@@ -17,8 +17,9 @@ from narration.jobs import Requested, request_narration
 from narration.settings import Settings, get_settings
 from narration.store import AudioStore
 from tests.fakes.gtts_server import GttsStandIn
-from tests.integration.worker_process import settings_env
+from tests.integration.worker_process import await_condition, settings_env
 from workers import tasks
+from workers.celery_app import create_celery
 
 pytestmark = pytest.mark.integration
 
@@ -126,4 +127,52 @@ def test_auto_engine_reports_the_offline_fallback_that_spoke(
             assert done.engine == "espeak"
     finally:
         get_settings.cache_clear()
+        dispose_all()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("catalog_backend", ["postgresql"], indirect=True)
+def test_a_catalog_outage_delays_a_task_instead_of_losing_it(
+    service_settings: Settings, worker: None, postgres_server_url: str
+) -> None:
+    import sqlalchemy as sa
+
+    row = requested(service_settings).narration
+    database = sa.engine.make_url(service_settings.catalog_url).database
+    admin = sa.create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    celery = create_celery(service_settings)
+
+    def allow_connections(allow: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS {allow}'))
+            if not allow:  # and drop the worker's pooled connections
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": database},
+                )
+
+    try:
+        allow_connections(False)
+        dispose_all()
+        result = celery.send_task("narration.synthesize", args=(row.id, row.narration_key, 0))
+        state = await_condition(
+            lambda: result.state if result.state in ("RETRY", "FAILURE") else None,
+            timeout=60,
+            what="the task to meet the outage",
+        )
+        assert state == "RETRY", result.result
+        allow_connections(True)
+        await_condition(
+            lambda: result.state == "SUCCESS", timeout=120, what="the task to run after it"
+        )
+        with session_scope(service_settings.catalog_url) as session:
+            done = narrations.get(session, row.id)
+            assert done is not None and done.chunks_done >= 1
+    finally:
+        allow_connections(True)
+        celery.close()
+        admin.dispose()
         dispose_all()
