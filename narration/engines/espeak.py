@@ -134,9 +134,11 @@ class EspeakEngine:
             lib = _load().lib
             if lib.espeak_SetVoiceByName(name.encode()) != 0:
                 base = name.split("-")[0]
-                if voice or lib.espeak_SetVoiceByName(base.encode()) != 0:
+                if voice:
+                    raise PermanentEngineError(f"espeak has no voice {name!r}", field="voice")
+                if lib.espeak_SetVoiceByName(base.encode()) != 0:
                     raise PermanentEngineError(
-                        f"espeak has no voice {name!r}", field="voice" if voice else "lang"
+                        f"espeak cannot speak language {lang!r}", field="lang"
                     )
                 name = base
         return name

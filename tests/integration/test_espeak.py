@@ -29,8 +29,12 @@ def test_voices_by_language(settings: Settings) -> None:
     engine = get_engine("espeak", settings)
     assert engine.resolve_voice(None, "en-US") == "en-us"
     assert engine.resolve_voice(None, "ko") == "ko"
-    with pytest.raises(PermanentEngineError):
+    with pytest.raises(PermanentEngineError, match="no voice 'no-such-voice'") as caught:
         engine.resolve_voice("no-such-voice", "en")
+    assert caught.value.field == "voice"
+    with pytest.raises(PermanentEngineError, match="cannot speak language 'xx-YY'") as caught:
+        engine.resolve_voice(None, "xx-YY")
+    assert caught.value.field == "lang"
 
 
 def test_falls_back_to_the_system_library() -> None:
