@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     webhook_timeout: float = 10.0
     webhook_retries: int = 8
     """Attempts after the first, with exponential backoff (at most about 8.5 minutes in all)."""
+    webhook_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated hosts callback URLs may name; empty: any host except link-local,
+    multicast or unspecified addresses (e.g. cloud metadata at 169.254.169.254)."""
     audio_accel_prefix: str | None = None
     """Internal nginx location (e.g. ``/_audio/``): ``GET /audio/…`` checks access, then answers
     with ``X-Accel-Redirect`` and lets nginx send the file. ``None``: Flask sends the file."""
@@ -94,7 +97,7 @@ class Settings(BaseSettings):
     """Threads per worker process; synthesis calls are network-bound, so they overlap."""
     log_level: str = "INFO"
 
-    @field_validator("api_keys", "article_source_hosts", mode="before")
+    @field_validator("api_keys", "article_source_hosts", "webhook_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)

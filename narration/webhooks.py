@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import random
+import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -66,14 +68,54 @@ class Delivery:
     body: bytes
 
 
-def validate_callback_url(url: str, *, field: str = "callback_url") -> str:
-    """Return ``url`` if it is an absolute http(s) URL, else raise a field error."""
+def _forbidden_address(address: str) -> bool:
+    """Addresses no callback may reach unless its host is listed: link-local (cloud metadata
+    services live at 169.254.169.254), multicast and unspecified."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    return ip.is_link_local or ip.is_multicast or ip.is_unspecified
+
+
+def validate_callback_url(
+    url: str, *, field: str = "callback_url", hosts: Collection[str] = ()
+) -> str:
+    """Return ``url`` if it is an absolute http(s) URL to an acceptable host, else raise a field
+    error. ``hosts`` (``NARRATOR_WEBHOOK_HOSTS``), when given, is the only hosts allowed."""
     parts = urlsplit(url.strip())
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise NarrationError(f"{field} must be an absolute http or https URL", field=field)
     if len(url) > 2048:
         raise NarrationError(f"{field} is longer than 2048 characters", field=field)
+    host = parts.hostname.lower()
+    if hosts and host not in {allowed.lower() for allowed in hosts}:
+        raise NarrationError(f"{field} host {host!r} is not in NARRATOR_WEBHOOK_HOSTS", field=field)
+    if not hosts and _forbidden_address(host):
+        raise NarrationError(f"{field} may not point at {host}", field=field)
     return url.strip()
+
+
+def check_destination(url: str, hosts: Collection[str] = ()) -> None:
+    """Refuse, just before sending, a URL whose host is not allowed or whose name now resolves
+    to a forbidden address (a name can be pointed anywhere after the URL was accepted)."""
+    try:
+        validate_callback_url(url, hosts=hosts)
+    except NarrationError as exc:
+        raise PermanentWebhookError(str(exc)) from exc
+    if hosts:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise TransientWebhookError(f"webhook host {host!r} does not resolve: {exc}") from exc
+    for info in infos:
+        if _forbidden_address(str(info[4][0])):
+            raise PermanentWebhookError(f"webhook host {host!r} resolves to {info[4][0]}")
 
 
 def build_delivery(url: str, event: Event, data: Mapping[str, Any]) -> Delivery:
@@ -138,11 +180,19 @@ def headers(
     return result
 
 
-def post(delivery: Delivery, secret: str | None, *, timeout: float = 10.0) -> int:
+def post(
+    delivery: Delivery,
+    secret: str | None,
+    *,
+    timeout: float = 10.0,
+    hosts: Collection[str] = (),
+) -> int:
     """Send one attempt; return the receiver's 2xx status.
 
     Redirects are not followed: a signed body should reach the URL the publisher registered.
+    ``hosts``: the allowed callback hosts (see :func:`validate_callback_url`).
     """
+    check_destination(delivery.url, hosts)
     try:
         response = requests.post(
             delivery.url,

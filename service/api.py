@@ -130,7 +130,7 @@ def narration_options(obj: dict[str, Any], *, default_priority: Priority) -> dic
     if callback_url is not None:
         from narration.webhooks import validate_callback_url
 
-        callback_url = validate_callback_url(callback_url)
+        callback_url = validate_callback_url(callback_url, hosts=current_settings().webhook_hosts)
     return {
         "engine": engine,
         "voice": _optional_str(obj, "voice", 64),

@@ -51,7 +51,12 @@ def deliver(self: Task, url: str, event: webhooks.Event, delivery_id: str, body:
     settings = get_settings()
     delivery = webhooks.Delivery(url=url, event=event, delivery_id=delivery_id, body=body.encode())
     try:
-        return webhooks.post(delivery, settings.webhook_secret, timeout=settings.webhook_timeout)
+        return webhooks.post(
+            delivery,
+            settings.webhook_secret,
+            timeout=settings.webhook_timeout,
+            hosts=settings.webhook_hosts,
+        )
     except webhooks.PermanentWebhookError as exc:
         log.warning("webhook %s dropped: %s", delivery_id, exc)
         return None

@@ -319,3 +319,22 @@ def test_a_redis_outage_fails_the_row_and_answers_503_without_retrying_for_long(
     assert status["state"] == "failed" and "try again" in status["error"]
     retries = [r for r in caplog.records if "Connection to Redis lost" in r.getMessage()]
     assert len(retries) <= 3, [r.getMessage() for r in retries]
+
+
+def test_callback_urls_to_metadata_or_unlisted_hosts_are_refused(settings: Settings) -> None:
+    client = create_app(settings).test_client()
+    metadata = client.post(
+        "/v1/narrations",
+        json={"text": "Hello there.", "callback_url": "http://169.254.169.254/latest/"},
+        headers=AUTH,
+    )
+    assert metadata.status_code == 422
+    assert problem(metadata)["field"] == "callback_url"
+    listed = create_app(settings, webhook_hosts=["hooks.example"]).test_client()
+    unlisted = listed.post(
+        "/v1/narrations",
+        json={"text": "Hello there.", "callback_url": "http://10.0.0.5/hook"},
+        headers=AUTH,
+    )
+    assert unlisted.status_code == 422
+    assert problem(unlisted)["field"] == "callback_url"

@@ -117,3 +117,46 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 1.0 <= webhooks.backoff_s(0) <= 2.0
     assert 64.0 <= webhooks.backoff_s(6) <= 128.0
     assert webhooks.backoff_s(30) <= 600.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://[fe80::1]/hook",
+        "http://0.0.0.0:8080/hook",
+        "http://[::ffff:169.254.169.254]/hook",
+        "http://224.0.0.1/hook",
+    ],
+)
+def test_callback_url_may_not_point_at_link_local_or_unspecified_addresses(url: str) -> None:
+    with pytest.raises(NarrationError, match="callback_url") as info:
+        webhooks.validate_callback_url(url)
+    assert info.value.field == "callback_url"
+
+
+def test_listed_webhook_hosts_are_the_only_ones_allowed() -> None:
+    hosts = ["hooks.example"]
+    assert webhooks.validate_callback_url("https://HOOKS.example/x", hosts=hosts)
+    with pytest.raises(NarrationError, match="NARRATOR_WEBHOOK_HOSTS"):
+        webhooks.validate_callback_url("http://127.0.0.1:9000/x", hosts=hosts)
+
+
+def test_post_refuses_a_host_outside_the_list(webhook_receiver: WebhookReceiver) -> None:
+    delivery = webhooks.build_delivery(webhook_receiver.url, "narration.ready", NARRATION)
+    with pytest.raises(webhooks.PermanentWebhookError, match="NARRATOR_WEBHOOK_HOSTS"):
+        webhooks.post(delivery, SECRET, timeout=5, hosts=["hooks.example"])
+    assert webhook_receiver.received.empty()
+
+
+def test_post_refuses_a_name_that_now_resolves_to_a_metadata_address(
+    webhook_receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name was fine when the callback was accepted; it points elsewhere at delivery time.
+    url = webhook_receiver.url.replace("127.0.0.1", "hooks.example")
+    delivery = webhooks.build_delivery(url, "narration.ready", NARRATION)
+    metadata = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 0))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: metadata)
+    with pytest.raises(webhooks.PermanentWebhookError, match=r"169\.254\.169\.254"):
+        webhooks.post(delivery, SECRET, timeout=5)
+    assert webhook_receiver.received.empty()
