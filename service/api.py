@@ -57,6 +57,15 @@ def checked_article_id(article_id: str) -> str:
     return article_id
 
 
+def checked_size(body: bytes, field: str) -> bytes:
+    """413 for an article over ``NARRATOR_MAX_ARTICLE_BYTES`` (the request limit itself is
+    higher, to leave room for JSON around the article)."""
+    limit = current_settings().max_article_bytes
+    if len(body) > limit:
+        raise ApiError(413, f"{field} is over the limit of {limit} bytes", field=field)
+    return body
+
+
 def base_url() -> str:
     settings = current_settings()
     return (settings.public_url or request.host_url).rstrip("/")
@@ -285,7 +294,7 @@ def put_article(article_id: str) -> Response:
     """Store or update an article: CMS JSON, or a whole HTML page, as the body."""
     article_id = checked_article_id(article_id)
     settings = current_settings()
-    body = request.get_data(cache=False)
+    body = checked_size(request.get_data(cache=False), "body")
     if not body.strip():
         raise ApiError(400, "the body is empty: send CMS JSON or an HTML page", field="body")
     try:
@@ -371,7 +380,7 @@ def _on_demand_article(obj: dict[str, Any]) -> ParsedArticle:
     settings = current_settings()
     if request.mimetype in ("text/plain", "text/html"):
         return parse_article(
-            request.get_data(),
+            checked_size(request.get_data(), "body"),
             content_type=request.content_type,
             max_bytes=settings.max_article_bytes,
         )

@@ -338,3 +338,18 @@ def test_callback_urls_to_metadata_or_unlisted_hosts_are_refused(settings: Setti
     )
     assert unlisted.status_code == 422
     assert problem(unlisted)["field"] == "callback_url"
+
+
+def test_an_article_over_the_size_limit_is_413_however_it_is_sent(settings: Settings) -> None:
+    client = create_app(settings, max_article_bytes=1000).test_client()
+    words = b"word " * 400  # 2000 bytes: over the article limit, under the request limit
+    for response, field in (
+        (client.put("/v1/articles/a", data=words, content_type="text/plain", headers=AUTH), "body"),
+        (
+            client.post("/v1/narrations", data=words, content_type="text/plain", headers=AUTH),
+            "body",
+        ),
+        (client.post("/v1/narrations", json={"text": words.decode()}, headers=AUTH), "text"),
+    ):
+        assert response.status_code == 413, response.data
+        assert problem(response)["field"] == field
