@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
+from urllib3.exceptions import HTTPError as TransportError
 
 from narration.article import Article
 from narration.errors import NarrationError, UnreadableArticle
@@ -105,7 +106,10 @@ def fetch(settings: Settings, article_id: str) -> Fetched:
                     )
                 body = bytearray()
                 try:
-                    for piece in response.iter_content(64 * 1024):
+                    # read1 returns whatever has arrived, so a server dripping bytes slower
+                    # than any time-out meets the deadline; iter_content would block until a
+                    # whole 64 KB piece had come.
+                    while piece := response.raw.read1(64 * 1024, decode_content=True):
                         body += piece
                         if len(body) > limit:
                             raise UnreadableArticle(
@@ -115,7 +119,7 @@ def fetch(settings: Settings, article_id: str) -> Fetched:
                             raise ArticleSourceError(
                                 f"the article source took over {3 * timeout:g} s to answer"
                             )
-                except requests.RequestException as exc:
+                except (requests.RequestException, TransportError, OSError) as exc:
                     raise ArticleSourceError(f"the article source broke off: {exc}") from exc
                 return Fetched(url, response.headers.get("Content-Type"), bytes(body))
     raise ArticleSourceError(f"the article source redirected more than {MAX_REDIRECTS} times")

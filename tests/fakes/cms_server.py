@@ -4,7 +4,9 @@
 edit in the CMS), ``GET /pages/<id>`` the article as a public HTML page. Misbehaviour on demand:
 ``/redirect-away/<id>`` redirects to another host, ``/redirect-home/<id>`` to ``/api/<id>.json``,
 ``/huge/<id>`` and ``/huge-chunked/<id>`` send more than any limit (with and without a length),
-``/slow/<id>`` waits :attr:`CmsStandIn.slow_s` before answering, ``/broken/<id>`` is a 500.
+``/slow/<id>`` waits :attr:`CmsStandIn.slow_s` before answering, ``/drip/<id>`` sends its body
+a byte every 0.1 s (each within any read time-out, the whole taking hours), ``/broken/<id>`` is
+a 500.
 """
 
 from __future__ import annotations
@@ -81,6 +83,18 @@ def _handler(state: CmsStandIn) -> type[BaseHTTPRequestHandler]:
             elif kind == "slow":
                 time.sleep(state.slow_s)
                 self._send(200, b"{}", "application/json")
+            elif kind == "drip":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                try:
+                    for _ in range(100_000):
+                        self.wfile.write(b"z")
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:  # the client gave up, as it should
+                    pass
             elif kind == "broken":
                 self._send(500, b"<h1>Internal Server Error</h1>", "text/html")
             elif article is None:

@@ -91,6 +91,15 @@ def test_time_out(settings: Settings, cms_server: CmsStandIn) -> None:
         fetch(configured, "bridge-1")
 
 
+@pytest.mark.timeout(30)
+def test_a_body_dripping_in_meets_the_overall_deadline(
+    settings: Settings, cms_server: CmsStandIn
+) -> None:
+    configured = source(settings, cms_server, "/drip/{id}", article_source_timeout=0.5)
+    with pytest.raises(ArticleSourceError, match="took over"):
+        fetch(configured, "bridge-1")
+
+
 def test_server_error(settings: Settings, cms_server: CmsStandIn) -> None:
     with pytest.raises(ArticleSourceError, match="HTTP 500"):
         fetch(source(settings, cms_server, "/broken/{id}"), "bridge-1")
