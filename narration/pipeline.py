@@ -84,6 +84,9 @@ def _publish(source: Path, target: Path) -> None:
             with tmp.open("rb") as fh:
                 os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(target)) from exc  # the output, by its name
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

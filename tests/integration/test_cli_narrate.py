@@ -127,7 +127,7 @@ def test_draws_progress_on_a_terminal(seed_article: Path, tmp_path: Path) -> Non
     [
         ({"NARRATOR_SPEED": "fast"}, "x.mp3", "bad setting: NARRATOR_SPEED: Input should be"),
         ({"NARRATOR_AUDIO_CACHE_DIR": "/proc/cache"}, "x.mp3", "/proc/cache: No such file"),
-        ({}, "/proc/x.mp3", "/proc/.x.mp3.tmp: No such file"),
+        ({}, "/proc/x.mp3", "/proc/x.mp3: No such file or directory"),
         ({"NARRATOR_SPEED": "0"}, "x.mp3", "speed must be between 0.25 and 4.0, not 0.0"),
         (
             {"NARRATOR_TTS_RATE_LIMIT": "0", "NARRATOR_ENGINE": "gtts"},
