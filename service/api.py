@@ -97,6 +97,11 @@ def celery_app() -> Celery:
 def json_object(*, required: bool) -> dict[str, Any]:
     """The request's JSON object body; ``{}`` when optional and absent."""
     data = request.get_data(cache=True)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and len(data) >= limit:
+        # A body without Content-Length (chunked) is cut at the limit rather than refused, and
+        # the cut would otherwise show as invalid JSON, or parse into something else.
+        raise ApiError(413, f"the body is over the limit of {limit} bytes", field="body")
     if not data.strip():
         if required:
             raise ApiError(400, "the request needs a JSON object body", field="body")

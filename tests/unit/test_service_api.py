@@ -353,3 +353,22 @@ def test_an_article_over_the_size_limit_is_413_however_it_is_sent(settings: Sett
     ):
         assert response.status_code == 413, response.data
         assert problem(response)["field"] == field
+
+
+@pytest.mark.parametrize("path", ["/v1/narrations", "/v1/narrations:batch"])
+def test_a_chunked_json_body_over_the_limit_is_413_not_cut_short(
+    settings: Settings, path: str
+) -> None:
+    import io
+
+    client = create_app(settings, max_article_bytes=1000).test_client()
+    # Valid JSON however it is cut: padding after the object is what gets cut off.
+    body = json.dumps({"ids": ["a"], "text": "Hello there."}).encode() + b" " * 100_000
+    response = client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        headers={**AUTH, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413, response.data
+    assert problem(response)["field"] == "body"
