@@ -61,7 +61,9 @@ class NarrationPlan:
 
     @property
     def lang(self) -> str:
-        return self.primary.lang
+        """The narration's language as requested (``en-US``); ``primary.lang`` is the engine's
+        name for it (``en``)."""
+        return str(self.meta.get("language") or self.primary.lang)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -203,11 +205,13 @@ def plan_narration(
             f"speed must be between {MIN_SPEED} and {MAX_SPEED}, not {speed}", field="speed"
         )
     primary_engine = speaker.primary if isinstance(speaker, AutoEngine) else speaker
+    # Keyed on the language the engine speaks, so ``en-US`` and ``en`` (both ``en`` to gTTS)
+    # share their audio; the narration's own language (tags, catalog) stays as requested.
     primary = Voice(
         primary_engine.name,
         primary_engine.version(),
         primary_engine.resolve_voice(voice or settings.voice, language),
-        language,
+        primary_engine.resolve_lang(language),
         speed,
     )
     fallback: Voice | None = None
@@ -218,7 +222,13 @@ def plan_narration(
         except PermanentEngineError:
             fallback_voice = None  # the offline engine cannot speak it: gTTS or nothing
         if fallback_voice is not None:
-            fallback = Voice(offline.name, offline.version(), fallback_voice, language, speed)
+            fallback = Voice(
+                offline.name,
+                offline.version(),
+                fallback_voice,
+                offline.resolve_lang(language),
+                speed,
+            )
     blocks = _blocks(script, settings, language)
     if not any(b.kind != "intro" and b.kind != "outro" for b in blocks):
         raise NarrationError("the script has nothing to say", field="script")

@@ -41,6 +41,9 @@ class AutoEngine:
     def resolve_voice(self, voice: str | None, lang: str) -> str:
         return self.primary.resolve_voice(voice, lang)
 
+    def resolve_lang(self, lang: str) -> str:
+        return self.primary.resolve_lang(lang)
+
     def primary_down(self) -> bool:
         with self._lock:
             return time.monotonic() < self._down_until

@@ -49,6 +49,11 @@ class Engine(Protocol):
         PermanentEngineError if the engine cannot speak ``lang``."""
         ...
 
+    def resolve_lang(self, lang: str) -> str:
+        """The language the engine actually speaks for ``lang``, as the engine names it (gTTS
+        speaks ``en`` for ``en-US``); part of every chunk key, so one audio has one key."""
+        ...
+
     def synthesize(
         self,
         text: str,

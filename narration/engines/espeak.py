@@ -127,6 +127,11 @@ class EspeakEngine:
     def version(self) -> str:
         return "espeak-ng-" + _load().version
 
+    def resolve_lang(self, lang: str) -> str:
+        # The voice name (see resolve_voice) already carries the language eSpeak speaks;
+        # ``lang`` is kept as given so existing chunk keys stay valid.
+        return lang
+
     def resolve_voice(self, voice: str | None, lang: str) -> str:
         """eSpeak NG voice names (``en-us``, ``fr``, ``de+f3`` ...); default: the language."""
         name = (voice or lang).strip().lower()

@@ -65,6 +65,8 @@ class GttsEngine:
 
     @staticmethod
     def resolve_lang(lang: str) -> str:
+        """gTTS's language code for ``lang``: ``en-US`` -> ``en``, ``EN`` -> ``en``; region
+        variants gTTS knows (``fr-CA``, ``zh-TW``) stay."""
         langs = tts_langs()
         for candidate in (lang, lang.lower(), lang.split("-")[0].lower()):
             if candidate in langs:

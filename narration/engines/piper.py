@@ -78,6 +78,11 @@ class PiperEngine:
         stat = model.stat()
         return "piper-" + _model_hash(model, stat.st_size, stat.st_mtime_ns)
 
+    def resolve_lang(self, lang: str) -> str:
+        # A model speaks its one language (checked by resolve_voice); ``lang`` is kept as
+        # given so existing chunk keys stay valid.
+        return lang
+
     def resolve_voice(self, voice: str | None, lang: str) -> str:
         """A model speaks one language; ``voice`` picks a speaker of multi-speaker models.
         Raises PermanentEngineError when the model's config names another language."""

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from narration.chunks import Voice, chunk_key
 from narration.disclosure import disclosure_line
+from narration.engines import get_engine
 from narration.errors import NarrationError, PermanentEngineError
 from narration.plan import NarrationPlan, plan_narration
 from narration.settings import Settings
@@ -107,3 +109,20 @@ def test_a_speed_no_engine_can_honour_is_refused(settings: Settings, speed: floa
     with pytest.raises(NarrationError, match="speed must be between") as caught:
         plan_narration(small_script(), slow, engine="espeak")
     assert caught.value.field == "speed"
+
+
+def test_chunk_keys_follow_the_language_gtts_speaks_not_the_one_asked(
+    settings: Settings,
+) -> None:
+    """gTTS speaks ``en`` for ``en-US``: one audio, one key, whichever was asked."""
+    en = plan_narration(small_script(), settings, engine="gtts", lang="en")
+    # ``en`` keys are what they always were: the language as given, nothing renamed.
+    spoken_as = Voice("gtts", get_engine("gtts", settings).version(), "com", "en", 1.0)
+    assert [c.key for c in en.chunks] == [chunk_key(spoken_as, c.parts) for c in en.chunks]
+    for asked in ("en-US", "EN", "en-us"):
+        other = plan_narration(small_script(), settings, engine="gtts", lang=asked)
+        assert [c.key for c in other.chunks] == [c.key for c in en.chunks]
+        assert other.lang == asked  # the narration's language is still the one asked for
+    assert plan_narration(small_script(), settings, engine="gtts", lang="fr-CA").primary.lang == (
+        "fr-CA"
+    )
