@@ -30,6 +30,7 @@ from narration.audio import CHUNK_RATE, decode, find_ffmpeg, run_ffmpeg
 from narration.errors import NarrationError
 from narration.loudness import Loudness, Normalization, measure, plan_normalization
 from narration.plan import NarrationPlan
+from narration.ratelimit import RateLimiter
 from narration.settings import Settings
 from narration.store import AudioStore
 from narration.synthesis import stitch_keys
@@ -67,12 +68,19 @@ def _result(store: AudioStore, key: str, cached: bool) -> StitchResult:
     )
 
 
-def stitch_narration(plan: NarrationPlan, store: AudioStore, settings: Settings) -> StitchResult:
+def stitch_narration(
+    plan: NarrationPlan,
+    store: AudioStore,
+    settings: Settings,
+    *,
+    rate_limiter: RateLimiter | None = None,
+) -> StitchResult:
     """Stitch the stored chunks of ``plan`` into ``<audio_key>.mp3``, ``.json`` (manifest) and
     ``.vtt`` in ``store``, atomically. Idempotent: returns the stored result when the files
     exist. Raises NarrationError if a chunk is missing. The intro and outro are taken in the
-    article's voice when it can be had (see :func:`~narration.synthesis.stitch_keys`)."""
-    used = stitch_keys(plan, store, settings)
+    article's voice when it can be had (see :func:`~narration.synthesis.stitch_keys`); gTTS
+    is then asked through ``rate_limiter``."""
+    used = stitch_keys(plan, store, settings, rate_limiter=rate_limiter)
     missing = [i for i, k in enumerate(used) if k is None]
     if missing:
         raise NarrationError(f"cannot stitch: {len(missing)} chunk(s) not synthesized yet")

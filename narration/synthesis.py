@@ -132,14 +132,21 @@ def _is_disclosure(plan: NarrationPlan, index: int) -> bool:
     return all(plan.blocks[p.block].kind in ("intro", "outro") for p in plan.chunks[index].parts)
 
 
-def stitch_keys(plan: NarrationPlan, store: AudioStore, settings: Settings) -> list[str | None]:
+def stitch_keys(
+    plan: NarrationPlan,
+    store: AudioStore,
+    settings: Settings,
+    *,
+    rate_limiter: RateLimiter | None = None,
+) -> list[str | None]:
     """The stored key of each chunk to stitch (``None``: not synthesized yet), with the intro
     and outro in the voice that read most of the article whenever that can be had.
 
     The disclosure is the same text in every article, so its audio is nearly always cached
     already, often in the other voice (Google spoke it yesterday, espeak reads today while
     Google is unreachable): then it is taken or made in the article's voice. The local fallback
-    can always speak; gTTS is asked once, and if it cannot answer the cached voice stays."""
+    can always speak; gTTS is asked once (through ``rate_limiter``, the quota every chunk
+    shares), and if it cannot answer the cached voice stays."""
     used = [store.stored_key(plan, i) for i in range(len(plan.chunks))]
     if plan.fallback is None or None in used:
         return used
@@ -161,7 +168,7 @@ def stitch_keys(plan: NarrationPlan, store: AudioStore, settings: Settings) -> l
                 else (speaker.primary, plan.primary)
             )
             try:
-                _speak_and_store(engine, voice, chunk, wanted, store, once, None)
+                _speak_and_store(engine, voice, chunk, wanted, store, once, rate_limiter)
             except EngineError:
                 continue  # keep the audio in the other voice rather than fail the stitch
         used[i] = wanted

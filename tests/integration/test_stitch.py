@@ -310,3 +310,33 @@ def test_two_stitches_of_one_narration_at_once_agree(settings: Settings) -> None
         manifest["duration_ms"], abs=100
     )
     assert [p.name for p in store.root.iterdir() if p.name.startswith(".")] == []
+
+
+class CountingLimiter:
+    """A rate limiter that lets everything through and counts what it let through."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+
+    def acquire(self) -> None:
+        self.acquired += 1
+
+
+def test_gtts_re_speaking_the_outro_at_stitch_goes_through_the_rate_limiter(
+    settings: Settings, gtts_server: GttsStandIn
+) -> None:
+    online = settings.model_copy(update={"gtts_endpoint": gtts_server.url, "tts_retries": 0})
+    offline = settings.model_copy(update={"gtts_endpoint": "http://127.0.0.1:9"})
+    store = AudioStore(settings.audio_cache_dir)
+    plan = plan_narration(small_script(), online, engine="auto")
+    outro = len(plan.chunks) - 1
+    # The outro was cached in espeak's voice; Google read the article, so it re-speaks the outro.
+    assert synthesize_chunk(plan, outro, store, offline).engine == "espeak"
+    synthesize_missing(plan, store, online)
+    gtts_server.reset_counts()
+    limiter = CountingLimiter()
+    result = stitch_narration(plan, store, online, rate_limiter=limiter)
+    engines = [c["engine"] for c in json.loads(result.paths["json"].read_text())["chunks"]]
+    assert engines[outro] == "gtts"
+    assert gtts_server.requests > 0
+    assert limiter.acquired == gtts_server.requests
