@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from narration.engines import get_engine
-from narration.errors import NarrationError
 from narration.plan import NarrationPlan, plan_narration
 from narration.ratelimit import LocalRateLimiter, RateLimiter
 from narration.script import Script
@@ -45,10 +44,6 @@ def synthesize_missing(
     if progress:
         progress(done, total)
     remote = get_engine(plan.engine, settings).remote
-    if remote and rate_limiter is None and settings.tts_rate_limit <= 0:
-        raise NarrationError(
-            "tts_rate_limit must be above 0 requests per second", field="tts_rate_limit"
-        )
     limiter = rate_limiter or (LocalRateLimiter(settings.tts_rate_limit) if remote else None)
     workers = REMOTE_THREADS if remote else 1
     made = 0

@@ -55,8 +55,9 @@ class Settings(BaseSettings):
     gtts_tld: str = "com"
     gtts_timeout: float = 10.0
     tts_retries: int = 5
-    tts_rate_limit: float = 10.0
-    """Engine requests per second, shared by every worker through Redis."""
+    tts_rate_limit: float = Field(default=10.0, gt=0)
+    """Engine requests per second, shared by every worker through Redis. Refused at start-up
+    unless above 0, so no worker meets a limiter that cannot be built mid-task."""
     piper_model: Path | None = None
     ffmpeg_binary: str | None = None
     """ffmpeg to use (path or name on PATH); ``None``: the system one, else imageio-ffmpeg's."""

@@ -132,7 +132,13 @@ def test_draws_progress_on_a_terminal(seed_article: Path, tmp_path: Path) -> Non
         (
             {"NARRATOR_TTS_RATE_LIMIT": "0", "NARRATOR_ENGINE": "gtts"},
             "x.mp3",
-            "tts_rate_limit must be above 0",
+            "bad setting: NARRATOR_TTS_RATE_LIMIT: Input should be greater than 0",
+        ),
+        # Refused whatever the engine: the same settings also start the workers that need it.
+        (
+            {"NARRATOR_TTS_RATE_LIMIT": "-1"},
+            "x.mp3",
+            "bad setting: NARRATOR_TTS_RATE_LIMIT: Input should be greater than 0",
         ),
     ],
 )

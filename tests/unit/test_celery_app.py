@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from narration.settings import Settings
 from workers.celery_app import (
     STITCH_HARD_LIMIT_S,
@@ -31,3 +34,17 @@ def test_reliability_options(settings: Settings) -> None:
 
 def test_queue_keys_are_highest_priority_first() -> None:
     assert queue_keys() == ["narration", "narration:3", "narration:6", "narration:9"]
+
+
+def test_a_worker_refuses_a_rate_limit_of_zero_at_start_up() -> None:
+    """Not a bare ValueError deep in the first task: the worker does not start, and says why."""
+    env = {"NARRATOR_TTS_RATE_LIMIT": "0", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import workers.celery_app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "tts_rate_limit" in proc.stderr and "greater than 0" in proc.stderr
