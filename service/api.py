@@ -164,11 +164,20 @@ def start_job(requested: Requested, priority: str) -> None:
             resend_lost_job(requested, priority)
         return
     try:
-        enqueue(celery_app(), row.id, row.narration_key, requested.missing, priority=priority)
+        enqueue(
+            celery_app(),
+            row.id,
+            row.narration_key,
+            requested.missing,
+            attempt=row.attempts,
+            priority=priority,
+        )
     except Exception as exc:
         current_app.logger.exception("could not queue narration %s", row.id)
         with session_scope(current_settings().catalog_url) as session:
-            narrations.mark_failed(session, row.id, "the job could not be queued; try again")
+            narrations.mark_failed(
+                session, row.id, "the job could not be queued; try again", attempt=row.attempts
+            )
         raise ApiError(503, "the job queue is unreachable; try again shortly") from exc
 
 
@@ -186,9 +195,15 @@ def resend_lost_job(requested: Requested, priority: str) -> None:
         with session_scope(settings.catalog_url) as session:
             if not narrations.claim_redispatch(session, row.id, not_since=not_since):
                 return
+            claimed = narrations.get(session, row.id)
+            if claimed is None:  # deleted meanwhile
+                return
+            attempt = claimed.attempts  # the claim counted a new attempt
         missing = audio_store().missing_chunks(requested.plan)
         current_app.logger.warning("re-sending the lost job of narration %s", row.id)
-        enqueue(celery_app(), row.id, row.narration_key, missing, priority=priority)
+        enqueue(
+            celery_app(), row.id, row.narration_key, missing, attempt=attempt, priority=priority
+        )
     except Exception:  # recovery is best effort; the row's state is unchanged
         current_app.logger.exception("could not re-send the job of narration %s", row.id)
 

@@ -8,6 +8,10 @@ Every task carries ``fail`` as its error callback, so a permanent engine error o
 fails the narration at once with that chunk's reason. With no chunk missing, the job is
 stitch and publish only.
 
+Every task also carries ``attempt``, the row's ``attempts`` when this job was sent: a failed
+narration asked for again, or a lost job sent again, starts a new attempt while tasks of the
+old one may still run, and their outcome (above all a late failure) must not touch the new one.
+
 Signatures are built by task name, so the web app needs the Celery app (its broker), not the
 task code.
 """
@@ -29,17 +33,24 @@ def build_canvas(
     narration_key: str,
     missing: Sequence[int],
     *,
+    attempt: int,
     priority: str = "normal",
 ) -> Signature:
     level = PRIORITY[priority]
+    token = {"attempt": attempt}
 
-    def task(name: str, *args: object) -> Signature:
-        signature = celery.signature(name, args=args, immutable=True, priority=level)
-        signature.on_error(celery.signature("narration.fail", args=(narration_id,)))
+    def on_error(signature: Signature) -> Signature:
+        signature.on_error(celery.signature("narration.fail", args=(narration_id,), kwargs=token))
         return signature
 
-    publish = celery.signature("narration.publish", args=(narration_id,), priority=level)
-    publish.on_error(celery.signature("narration.fail", args=(narration_id,)))
+    def task(name: str, *args: object) -> Signature:
+        return on_error(
+            celery.signature(name, args=args, kwargs=token, immutable=True, priority=level)
+        )
+
+    publish = on_error(
+        celery.signature("narration.publish", args=(narration_id,), kwargs=token, priority=level)
+    )
     stitch = task("narration.stitch", narration_id, narration_key)
     stitch.link(publish)
     if not missing:
@@ -57,10 +68,13 @@ def enqueue(
     narration_key: str,
     missing: Sequence[int],
     *,
+    attempt: int,
     priority: str = "normal",
 ) -> str:
-    """Send the job; return the id of its final task."""
-    canvas = build_canvas(celery, narration_id, narration_key, missing, priority=priority)
+    """Send the job for attempt ``attempt`` of the row; return the id of its final task."""
+    canvas = build_canvas(
+        celery, narration_id, narration_key, missing, attempt=attempt, priority=priority
+    )
     result = canvas.apply_async()
     return str(result.id)
 

@@ -3,6 +3,12 @@
 Tasks take IDs and keys, never objects: the plan is in the audio store under its narration key
 and the narration row in the catalog under its ID. Each task begins with a state check so a
 message delivered twice (``acks_late`` redelivers after a lost worker) finds its work done.
+
+Every task takes ``attempt``, the row's ``attempts`` when its job was sent. A narration failed
+and asked for again, or a lost job sent again, is a new attempt; tasks of the old one that still
+run (chunks waiting out a retry, a failure callback) then do nothing, so a late failure cannot
+fail the new attempt and the publisher never hears "failed" and then "ready". ``None`` (a
+message sent before attempts were carried) is never stale.
 """
 
 from __future__ import annotations
@@ -68,7 +74,9 @@ def _rate_limiter(url: str, rate: float) -> Any:
     time_limit=SYNTHESIZE_HARD_LIMIT_S,
     **CATALOG_OUTAGE_RETRY,
 )
-def synthesize(self: Task, narration_id: str, narration_key: str, index: int) -> int:
+def synthesize(
+    self: Task, narration_id: str, narration_key: str, index: int, attempt: int | None = None
+) -> int:
     """Speak chunk ``index`` of the plan into the chunk cache; record the progress."""
     from narration.synthesis import synthesize_chunk
 
@@ -76,8 +84,13 @@ def synthesize(self: Task, narration_id: str, narration_key: str, index: int) ->
     with logs.bind(narration_id=narration_id, narration_key=narration_key, chunk=index):
         with session_scope(settings.catalog_url) as session:
             row = narrations.get(session, narration_id)
-            if row is None or row.state in narrations.FINAL_STATES:
-                # Deleted, already published, or failed by another chunk: nothing to do.
+            if (
+                row is None
+                or row.state in narrations.FINAL_STATES
+                or narrations.is_stale(row, attempt)
+            ):
+                # Deleted, already published, failed by another chunk, or replaced by a new
+                # attempt that synthesizes this chunk itself: nothing to do.
                 return index
             narrations.mark_running(session, narration_id)
             logs.update_context(article_id=row.article_id)
@@ -119,7 +132,9 @@ def synthesize(self: Task, narration_id: str, narration_key: str, index: int) ->
     time_limit=STITCH_HARD_LIMIT_S,
     **CATALOG_OUTAGE_RETRY,
 )
-def stitch(narration_id: str, narration_key: str) -> dict[str, Any] | None:
+def stitch(
+    narration_id: str, narration_key: str, attempt: int | None = None
+) -> dict[str, Any] | None:
     """Join the chunks into the final MP3, manifest and transcript."""
     from narration.stitch import stitch_narration
 
@@ -136,6 +151,8 @@ def stitch(narration_id: str, narration_key: str) -> dict[str, Any] | None:
                     "bytes": row.bytes,
                     "engine": row.engine,
                 }
+            if narrations.is_stale(row, attempt):  # the new attempt stitches for itself
+                return None
             narrations.mark_running(session, narration_id)
             logs.update_context(article_id=row.article_id)
         store = AudioStore(settings.audio_cache_dir)
@@ -170,7 +187,9 @@ def stitch(narration_id: str, narration_key: str) -> dict[str, Any] | None:
     time_limit=PUBLISH_HARD_LIMIT_S,
     **CATALOG_OUTAGE_RETRY,
 )
-def publish(stitched: dict[str, Any] | None, narration_id: str) -> str | None:
+def publish(
+    stitched: dict[str, Any] | None, narration_id: str, attempt: int | None = None
+) -> str | None:
     """Mark the narration ready: from now on it is its articles' current audio."""
     settings = get_settings()
     if not stitched:
@@ -186,6 +205,7 @@ def publish(stitched: dict[str, Any] | None, narration_id: str) -> str | None:
             duration_ms=int(stitched["duration_ms"]),
             size_bytes=int(stitched["bytes"]),
             engine=stitched.get("engine"),
+            attempt=attempt,
         )
         row = narrations.get(session, narration_id)
         if row is None:
@@ -198,12 +218,19 @@ def publish(stitched: dict[str, Any] | None, narration_id: str) -> str | None:
 
 
 @shared_task(name="narration.fail", time_limit=PUBLISH_HARD_LIMIT_S)
-def fail(request: Any, exc: BaseException, traceback: Any, narration_id: str) -> None:
-    """Error callback of every task of a job: record a readable reason, once."""
+def fail(
+    request: Any,
+    exc: BaseException,
+    traceback: Any,
+    narration_id: str,
+    attempt: int | None = None,
+) -> None:
+    """Error callback of every task of a job: record a readable reason, once, unless a newer
+    attempt replaced the job meanwhile."""
     settings = get_settings()
     reason = readable_error(exc)
     with logs.bind(narration_id=narration_id), session_scope(settings.catalog_url) as session:
-        changed = narrations.mark_failed(session, narration_id, reason)
+        changed = narrations.mark_failed(session, narration_id, reason, attempt=attempt)
         row = narrations.get(session, narration_id)
         if row is None:
             return
@@ -211,6 +238,10 @@ def fail(request: Any, exc: BaseException, traceback: Any, narration_id: str) ->
         if changed:
             log.warning("narration failed: %s", reason)
             _notify(settings, row, "narration.failed")
+        elif narrations.is_stale(row, attempt):
+            log.info(
+                "ignored a failure of attempt %s, now at %d: %s", attempt, row.attempts, reason
+            )
 
 
 def readable_error(exc: BaseException) -> str:

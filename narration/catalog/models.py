@@ -112,7 +112,9 @@ class Narration(Base):
     error: Mapped[str | None] = mapped_column(Text)
     callback_url: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
-    """How many times a job was started for this row (a failed narration can be asked again)."""
+    """How many times a job was started for this row (a failed narration can be asked again, a
+    lost job sent again). Its tasks carry the value they were sent with: those of a replaced job
+    are ignored."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the job was last sent: a lost job is sent again only once, by one request."""

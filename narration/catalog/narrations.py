@@ -132,6 +132,16 @@ def claim_redispatch(session: Session, narration_id: str, *, not_since: datetime
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+def is_stale(row: Narration, attempt: int | None) -> bool:
+    """True when a task of attempt ``attempt`` belongs to a job replaced since it was sent
+    (``None``: a task sent before attempts were carried, never stale)."""
+    return attempt is not None and row.attempts != attempt
+
+
+def _of_attempt(attempt: int | None) -> tuple[Any, ...]:
+    return () if attempt is None else (Narration.attempts == attempt,)
+
+
 def point_article(session: Session, article_id: str, narration: Narration) -> None:
     """Make ``narration`` the article's latest version, and its current audio if it is ready."""
     values: dict[str, Any] = {"latest_narration_id": narration.id}
@@ -188,14 +198,20 @@ def mark_ready(
     duration_ms: int,
     size_bytes: int,
     engine: str | None = None,
+    attempt: int | None = None,
 ) -> bool:
     """Publish: the narration is ready and becomes the current audio of the articles that asked
-    for it last (or that had none yet). False when it was already ready. ``engine``: the engines
-    that really spoke, when they differ from the one asked for (``auto``)."""
+    for it last (or that had none yet). False when it was already ready, or when ``attempt`` is
+    no longer the row's current one. ``engine``: the engines that really spoke, when they differ
+    from the one asked for (``auto``)."""
     values: dict[str, Any] = {"engine": engine[:32]} if engine else {}
     result = session.execute(
         update(Narration)
-        .where(Narration.id == narration_id, Narration.state != NarrationState.READY)
+        .where(
+            Narration.id == narration_id,
+            Narration.state != NarrationState.READY,
+            *_of_attempt(attempt),
+        )
         .values(
             **values,
             state=NarrationState.READY,
@@ -229,11 +245,19 @@ def mark_ready(
     return True
 
 
-def mark_failed(session: Session, narration_id: str, error: str) -> bool:
-    """False when the narration had already finished (ready or failed)."""
+def mark_failed(
+    session: Session, narration_id: str, error: str, *, attempt: int | None = None
+) -> bool:
+    """False when the narration had already finished (ready or failed), or when ``attempt`` is
+    no longer the row's current one: a late failure of an earlier attempt must not fail the
+    attempt that replaced it."""
     result = session.execute(
         update(Narration)
-        .where(Narration.id == narration_id, Narration.state.not_in(FINAL_STATES))
+        .where(
+            Narration.id == narration_id,
+            Narration.state.not_in(FINAL_STATES),
+            *_of_attempt(attempt),
+        )
         .values(state=NarrationState.FAILED, error=error[:2000], failed_at=utcnow())
         .execution_options(synchronize_session=False)
     )

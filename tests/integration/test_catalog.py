@@ -145,6 +145,46 @@ def test_failed_narration_asked_again_restarts_once(catalog: str) -> None:
         assert narrations.counts_by_state(s)["queued"] == 1
 
 
+def test_an_earlier_attempt_neither_fails_nor_publishes_the_attempt_that_replaced_it(
+    catalog: str,
+) -> None:
+    with session_scope(catalog) as s:
+        row, _ = narrations.create_or_get(s, spec())
+    with session_scope(catalog) as s:
+        assert narrations.mark_failed(s, row.id, "engine said no", attempt=1)
+    with session_scope(catalog) as s:
+        again, start = narrations.create_or_get(s, spec())
+        assert start and again.attempts == 2
+    with session_scope(catalog) as s:
+        assert not narrations.mark_failed(s, row.id, "late failure of attempt 1", attempt=1)
+        assert not narrations.mark_ready(
+            s, row.id, audio_key="old", duration_ms=1, size_bytes=1, attempt=1
+        )
+    with session_scope(catalog) as s:
+        current = narrations.get(s, row.id)
+        assert current is not None and current.state == NarrationState.QUEUED
+        assert current.error is None and current.audio_key is None
+        assert not narrations.is_stale(current, 2) and narrations.is_stale(current, 1)
+        assert narrations.mark_ready(
+            s, row.id, audio_key="new", duration_ms=1, size_bytes=1, attempt=2
+        )
+
+
+def test_a_resent_lost_job_is_a_new_attempt(catalog: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    with session_scope(catalog) as s:
+        row, _ = narrations.create_or_get(s, spec())
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    with session_scope(catalog) as s:
+        assert narrations.claim_redispatch(s, row.id, not_since=later)
+    with session_scope(catalog) as s:
+        assert not narrations.mark_failed(s, row.id, "the lost job failed after all", attempt=1)
+        assert narrations.mark_failed(s, row.id, "the new job failed", attempt=2)
+        failed = narrations.get(s, row.id)
+        assert failed is not None and failed.error == "the new job failed"
+
+
 def test_concurrent_puts_of_a_new_article_make_one_row(catalog: str) -> None:
     def put(n: int) -> bool:
         body = f"<p>version {n}</p>".encode()

@@ -96,6 +96,38 @@ def test_a_failed_narration_stops_its_remaining_chunks(
         assert failed is not None and failed.error == "gtts answered HTTP 403"
 
 
+def test_a_late_failure_of_an_earlier_attempt_leaves_the_new_attempt_alone(
+    task_settings: Settings, gtts_server: GttsStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, str]] = []  # the webhooks a publisher would get, with the row's state
+    monkeypatch.setattr(
+        tasks, "_notify", lambda settings, row, event: sent.append((event, row.state.value))
+    )
+    first = requested(task_settings)
+    row, key = first.narration, first.narration.narration_key
+    assert first.start and row.attempts == 1
+    tasks.fail(None, PermanentEngineError("gtts answered HTTP 403"), None, row.id, attempt=1)
+
+    second = requested(task_settings)  # asked again after the failure: attempt 2
+    assert second.start and second.narration.attempts == 2
+    # Attempt 1's other chunks, still queued or retrying, report late: all of it is ignored.
+    tasks.fail(None, PermanentEngineError("chunk 1: HTTP 403"), None, row.id, attempt=1)
+    assert tasks.synthesize(row.id, key, 0, attempt=1) == 0
+    assert gtts_server.requests == 0
+    assert tasks.stitch(row.id, key, attempt=1) is None
+    with session_scope(task_settings.catalog_url) as session:
+        queued = narrations.get(session, row.id)
+        assert queued is not None
+        assert queued.state == NarrationState.QUEUED and queued.error is None
+
+    for index in second.missing:
+        tasks.synthesize(row.id, key, index, attempt=2)
+    stitched = tasks.stitch(row.id, key, attempt=2)
+    assert stitched is not None
+    assert tasks.publish(stitched, row.id, attempt=2) == stitched["audio_key"]
+    assert sent == [("narration.failed", "failed"), ("narration.ready", "ready")]
+
+
 def test_readable_errors() -> None:
     from celery.exceptions import SoftTimeLimitExceeded
 
