@@ -25,6 +25,7 @@ def serve(host: str, port: int) -> None:
     With no NARRATOR_REDIS_URL an embedded redis-server runs under the audio store; with no
     NARRATOR_DATABASE_URL the catalog is SQLite there too. Ctrl-C stops everything cleanly.
     """
+    from narration.cli.common import settings_or_exit
     from service.serve import ServeError
     from service.serve import serve as run
 
@@ -32,8 +33,9 @@ def serve(host: str, port: int) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is enough
+    settings = settings_or_exit()  # a bad NARRATOR_* variable: one line, exit 2
     try:
-        code = run(host, port)
+        code = run(host, port, settings)
     except ServeError as exc:
         raise click.ClickException(str(exc)) from exc
     sys.exit(code)

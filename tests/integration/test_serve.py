@@ -223,3 +223,21 @@ def test_a_narration_cut_short_by_a_restart_finishes_after_it(
         )
         assert done["chunks_done"] == done["chunks_total"]
         assert requests.get(done["audio_url"], timeout=30).status_code == 200
+
+
+def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NARRATOR_")}
+    env["NARRATOR_TTS_RATE_LIMIT"] = "0"
+    narrator = Path(sys.executable).with_name("narrator")
+    proc = subprocess.run(
+        [str(narrator), "serve", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "narrator: bad setting: NARRATOR_TTS_RATE_LIMIT: Input should be greater than 0"
+    )
