@@ -216,8 +216,6 @@ def _on_signals(handler: Callable[[int], None]) -> Iterator[None]:
 
 def serve(host: str, port: int, settings: Settings | None = None) -> int:
     """Run until SIGINT/SIGTERM; return the process exit code (0 after a clean stop)."""
-    from werkzeug.serving import make_server
-
     settings = settings or get_settings()
     audio_dir = settings.audio_cache_dir.resolve()
     audio_dir.mkdir(parents=True, exist_ok=True)
@@ -246,12 +244,13 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
 
         from narration.catalog import upgrade_to_head
         from service.app import create_app
+        from service.localserver import local_server
 
         upgrade_to_head(settings.catalog_url)
         app = create_app(settings, migrate=False)
 
         try:
-            server = make_server(host, port, app, threaded=True)
+            server = local_server(host, port, app)
         except OSError as exc:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         stack.callback(server.server_close)

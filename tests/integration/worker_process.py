@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from flask import Flask
-from werkzeug.serving import make_server
 
 from narration.settings import Settings
+from service.localserver import local_server
 from tests.fakes.loopback import serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def celery_worker(
 @contextmanager
 def http_server(app: Flask) -> Iterator[str]:
     """Serve ``app`` on a free loopback port with threads; yield its base URL."""
-    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+    with serving(local_server("127.0.0.1", 0, app)) as url:
         yield url
 
 
