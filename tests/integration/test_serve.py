@@ -25,8 +25,7 @@ from mutagen.mp3 import MP3
 from narration.audio import find_ffmpeg
 from narration.catalog import NarrationState, narrations, session_scope
 from narration.catalog.db import dispose_all
-from tests.integration.processes import free_port
-from tests.integration.worker_process import await_condition, last_lines
+from tests.integration.worker_process import await_condition, free_port, last_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 

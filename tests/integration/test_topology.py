@@ -28,11 +28,12 @@ from tests.conftest import unavailable
 from tests.fakes.gtts_server import GttsStandIn
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.nginx_conf import write_nginx_conf
-from tests.integration.processes import free_port, running
 from tests.integration.worker_process import (
     await_condition,
     celery_worker,
+    free_port,
     last_lines,
+    running,
     settings_env,
 )
 

@@ -1,4 +1,5 @@
-"""Real Celery worker processes and a real HTTP server for the service, for integration tests.
+"""Child processes (Celery workers, the topology's servers) and a real HTTP server for the
+service, for integration tests.
 
 No eager mode: the worker is ``celery -A workers.celery_app worker`` in a child process, talking
 to the test's Redis database, catalog and audio store through ``NARRATOR_*`` variables.
@@ -7,6 +8,7 @@ to the test's Redis database, catalog and audio store through ``NARRATOR_*`` var
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +41,33 @@ ENV_FIELDS = (
     "webhook_secret",
     "lang",
 )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running(
+    args: list[str], env: dict[str, str], log: Path, what: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``args`` with output to ``log``; always stop it, and print the log's tail (pytest
+    shows it when the test failed)."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(args, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print(f"--- {what} ({log.name}), last lines ---\n{last_lines(log, 30)}")
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -91,11 +120,7 @@ def celery_worker(
         "-n",
         name,
     ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            args, env=settings_env(settings), cwd=REPO, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
+    with running(args, settings_env(settings), log_path, "Celery worker") as process:
 
         def ready() -> bool:
             if process.poll() is not None:
@@ -104,13 +129,6 @@ def celery_worker(
 
         await_condition(ready, timeout=60, what="the Celery worker to start")
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextmanager
