@@ -5,9 +5,16 @@ exactly as Google does: a ``)]}'`` preamble, then length-prefixed lines, the one
 ``jQ1olc`` holding the base64 of an MP3 (24 kHz mono MPEG-2 layer III, 32 kbps -- here spoken by
 eSpeak NG, so the audio is real speech of the requested text).
 
-Modes: ``normal``; ``latency`` (every answer waits ``latency`` seconds); ``429`` and ``5xx``
-(every request fails with that status); and :meth:`GttsStandIn.fail_next` to fail only the next
-*n* requests. It counts requests and records each text it spoke.
+Modes: ``normal``; ``latency`` (every answer waits ``latency`` seconds, plus
+``latency_per_char`` seconds for each character spoken, as Google's answer time grows with the
+text); ``429``, ``5xx`` and ``403`` (every request fails with that status: rate limited, down,
+refusing); :meth:`GttsStandIn.fail_next` to fail only the next *n* requests, and
+:meth:`GttsStandIn.fail_for` to fail every request for a while (a 429 storm). It counts requests
+(and failed ones) and records each text it spoke, with the time of each request.
+
+Run it as a process for benchmarks and fault drills::
+
+    python -m tests.fakes.gtts_server --port 8765 --latency 0.2 --latency-per-char 0.001
 """
 
 from __future__ import annotations
@@ -65,11 +72,17 @@ class GttsStandIn:
     url: str = ""
     mode: str = "normal"
     latency: float = 0.0
+    latency_per_char: float = 0.0
     retry_after: str | None = None
     """Sent as ``Retry-After`` with every 429."""
     requests: int = 0
+    failed: int = 0
     texts: list[str] = field(default_factory=list)
+    request_times: list[float] = field(default_factory=list)
+    """``time.monotonic()`` of every request, answered or failed, in arrival order."""
     _fail: list[int] = field(default_factory=list)
+    _fail_until: float = 0.0
+    _fail_status: int = 429
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_next(self, status: int, count: int = 1) -> None:
@@ -77,21 +90,38 @@ class GttsStandIn:
         with self._lock:
             self._fail.extend([status] * count)
 
+    def fail_for(self, seconds: float, status: int = 429) -> None:
+        """Answer every request with HTTP ``status`` for ``seconds`` from now, then normally."""
+        with self._lock:
+            self._fail_until = time.monotonic() + seconds
+            self._fail_status = status
+
     def reset_counts(self) -> None:
         with self._lock:
             self.requests = 0
+            self.failed = 0
             self.texts.clear()
+            self.request_times.clear()
 
     def _next_failure(self) -> int | None:
         with self._lock:
+            now = time.monotonic()
             self.requests += 1
+            self.request_times.append(now)
+            failure: int | None = None
             if self._fail:
-                return self._fail.pop(0)
-            if self.mode == "429":
-                return 429
-            if self.mode == "5xx":
-                return 503
-            return None
+                failure = self._fail.pop(0)
+            elif now < self._fail_until:
+                failure = self._fail_status
+            elif self.mode == "429":
+                failure = 429
+            elif self.mode == "5xx":
+                failure = 503
+            elif self.mode == "403":
+                failure = 403
+            if failure is not None:
+                self.failed += 1
+            return failure
 
 
 def _handler(state: GttsStandIn) -> type[BaseHTTPRequestHandler]:
@@ -115,9 +145,9 @@ def _handler(state: GttsStandIn) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b"Not Found", "text/plain")
                 return
             failure = state._next_failure()
-            if state.mode == "latency" or state.latency:
-                time.sleep(state.latency)
             if failure is not None:
+                if state.latency:
+                    time.sleep(state.latency)
                 self.send_response(failure)
                 if failure == 429 and state.retry_after:
                     self.send_header("Retry-After", state.retry_after)
@@ -137,6 +167,9 @@ def _handler(state: GttsStandIn) -> type[BaseHTTPRequestHandler]:
             if rpc_id != "jQ1olc" or not text.strip():
                 self._send(400, b"Bad Request", "text/plain")
                 return
+            wait = state.latency + state.latency_per_char * len(text)
+            if wait:
+                time.sleep(wait)
             with state._lock:
                 state.texts.append(text)
             body = answer_body(speech_mp3(text, lang)).encode()
@@ -152,3 +185,33 @@ def gtts_server() -> Iterator[GttsStandIn]:
     with loopback(_handler(state)) as url:
         state.url = url
         yield state
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the stand-in as a process until interrupted (benchmarks, fault drills)."""
+    import argparse
+    from http.server import ThreadingHTTPServer
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--latency-per-char", type=float, default=0.0, help="seconds per char")
+    parser.add_argument("--mode", default="normal", choices=["normal", "429", "5xx", "403"])
+    args = parser.parse_args(argv)
+    state = GttsStandIn(
+        mode=args.mode, latency=args.latency, latency_per_char=args.latency_per_char
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler(state))
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    print(state.url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
