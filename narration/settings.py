@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EngineName = Literal["gtts", "espeak", "piper", "auto"]
@@ -55,9 +55,14 @@ class Settings(BaseSettings):
     gtts_tld: str = "com"
     gtts_timeout: float = 10.0
     tts_retries: int = 5
-    tts_rate_limit: float = Field(default=10.0, gt=0)
-    """Engine requests per second, shared by every worker through Redis. Refused at start-up
-    unless above 0, so no worker meets a limiter that cannot be built mid-task."""
+    tts_concurrency_max: int = Field(default=96, ge=1)
+    """Ceiling of engine requests in flight at once, shared by every worker through Redis. The
+    limit starts here and halves whenever the provider answers 429, 5xx or not in time, then
+    grows back while it answers (see :mod:`narration.ratelimit`). The default lets a long
+    article's requests (about 75 for 5 minutes of speech) all go out together."""
+    tts_concurrency_min: int = Field(default=2, ge=1)
+    """Floor of that limit: however hard the provider pushes back, this many may be in flight
+    (a ``Retry-After`` still stops them all until it has passed)."""
     piper_model: Path | None = None
     ffmpeg_binary: str | None = None
     """ffmpeg to use (path or name on PATH); ``None``: the system one, else imageio-ffmpeg's."""
@@ -65,8 +70,8 @@ class Settings(BaseSettings):
     # --- stitching ----------------------------------------------------------------------------
     target_lufs: float = -16.0
     true_peak_dbtp: float = -1.0
-    bitrate_kbps: int = 64
-    sample_rate: int = 44_100
+    bitrate_kbps: int = 48
+    sample_rate: int = 24_000
     intro_text: str | None = None
     outro_text: str | None = "This article was written by reporters and read by an AI voice."
     intro_audio: Path | None = None
@@ -94,14 +99,25 @@ class Settings(BaseSettings):
     with ``X-Accel-Redirect`` and lets nginx send the file. ``None``: Flask sends the file."""
     audio_requires_key: bool = False
     """Audio only for holders of an API key (Bearer header or ``?key=``), e.g. subscriber-only."""
-    worker_concurrency: int = 8
-    """Threads per worker process; synthesis calls are network-bound, so they overlap."""
+    worker_concurrency: int = 32
+    """Threads per worker process; synthesis calls are network-bound, so they overlap. Enough
+    for every chunk of a long article to be spoken at once; each chunk sends its requests
+    together, and the shared limit above decides how many go out."""
     log_level: str = "INFO"
 
     @field_validator("api_keys", "article_source_hosts", "webhook_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> Settings:
+        if self.tts_concurrency_min > self.tts_concurrency_max:
+            raise ValueError(
+                "tts_concurrency_min must not be above tts_concurrency_max "
+                f"({self.tts_concurrency_min} > {self.tts_concurrency_max})"
+            )
+        return self
 
     @property
     def catalog_url(self) -> str:

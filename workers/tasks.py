@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from functools import lru_cache
 from typing import Any
 
 from celery import Task, shared_task
@@ -29,7 +28,6 @@ from narration import logs
 from narration.catalog import narrations, session_scope
 from narration.catalog.models import NarrationState
 from narration.errors import NarrationError, PermanentEngineError, TransientEngineError
-from narration.redisconn import client_for, redis_url
 from narration.settings import Settings, get_settings
 from narration.store import AudioStore
 from workers.celery_app import (
@@ -59,11 +57,10 @@ CATALOG_OUTAGE_RETRY: dict[str, Any] = {
 }
 
 
-@lru_cache(maxsize=4)
-def _rate_limiter(url: str, rate: float) -> Any:
-    from narration.ratelimit import RedisRateLimiter
+def _rate_limiter(settings: Settings) -> Any:
+    from narration.ratelimit import shared_limiter
 
-    return RedisRateLimiter(client_for(url), rate)
+    return shared_limiter(settings)
 
 
 @shared_task(
@@ -105,7 +102,7 @@ def synthesize(
                     index,
                     store,
                     settings,
-                    rate_limiter=_rate_limiter(redis_url(settings), settings.tts_rate_limit),
+                    rate_limiter=_rate_limiter(settings),
                 )
             except TransientEngineError as exc:
                 retries = self.request.retries
@@ -162,7 +159,7 @@ def stitch(
             plan,
             store,
             settings,
-            rate_limiter=_rate_limiter(redis_url(settings), settings.tts_rate_limit),
+            rate_limiter=_rate_limiter(settings),
         )
         log.info(
             "stitched %s: %d ms of audio, %d bytes, in %.1f s",
