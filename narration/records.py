@@ -91,6 +91,8 @@ class StitchSpec(Record):
     true_peak_dbtp: float
     bitrate_kbps: int
     sample_rate: int
+    encoder_quality: int = 7
+    """LAME's algorithm quality (0 best and slowest, 9 fastest); see docs/audio-pipeline.md."""
     intro_audio: FileRef | None = None
     outro_audio: FileRef | None = None
 

@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     # --- stitching ----------------------------------------------------------------------------
     target_lufs: float = -16.0
     true_peak_dbtp: float = -1.0
-    bitrate_kbps: int = 48
+    bitrate_kbps: int = 64
     sample_rate: int = 24_000
+    """The speech's own rate (gTTS answers at 24 kHz): upsampling adds bytes, not sound."""
     intro_text: str | None = None
     outro_text: str | None = "This article was written by reporters and read by an AI voice."
     intro_audio: Path | None = None

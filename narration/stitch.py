@@ -341,6 +341,7 @@ def _encode_once(ffmpeg: str, pcm: Iterator[bytes], spec: StitchSpec, out: Path)
     args += ["-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0"]
     args += ["-ar", str(spec.sample_rate), "-ac", "1"]
     args += ["-c:a", "libmp3lame", "-b:a", f"{spec.bitrate_kbps}k"]
+    args += ["-compression_level", str(spec.encoder_quality)]
     # ffmpeg writes the LAME header (gapless: encoder delay and padding) by seeking back, so the
     # output is a file, never a pipe.
     args += ["-id3v2_version", "0", "-y", "-f", "mp3", str(out)]
