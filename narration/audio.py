@@ -208,7 +208,7 @@ def fade_edges(samples: np.ndarray, rate: int, ms: int = FADE_MS) -> np.ndarray:
 
 
 def trim_silence(
-    samples: np.ndarray, rate: int, threshold_db: float = -45.0, keep_ms: int = 30
+    samples: np.ndarray, rate: int, threshold_db: float = -45.0, keep_ms: int = 15
 ) -> np.ndarray:
     """Drop the silence engines put before and after speech, keeping ``keep_ms`` so soft onsets
     and word endings survive; the stitcher then adds pauses of its own, even everywhere."""
