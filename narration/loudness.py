@@ -229,6 +229,8 @@ def dbfs(value: float) -> float:
 
 # --- gain and limiting, planned from the measurements --------------------------------------------
 
+MAX_EXTRA_GAIN_DB = 12.0
+"""Most gain the limiter is asked to make up for, beyond what unlimited loudness needs."""
 RELEASE_BLOCKS = 6
 """After a peak the limiter's reduction fades out linearly (in dB) over this many 10 ms blocks,
 so it neither pumps between syllables nor holds loudness down longer than it must."""
@@ -308,15 +310,15 @@ def plan_gain(
         env = limiter_envelope(peaks, g, limit)
         return integrated_lufs(energy * (g * env) ** 2)
 
-    low, high = gain_db, gain_db + 12.0
-    if loudness(high) < aim:
-        gain_db = high
-    else:
-        for _ in range(24):
-            mid = (low + high) / 2
-            if loudness(mid) < aim:
-                low = mid
-            else:
-                high = mid
-        gain_db = (low + high) / 2
+    # Secant steps: loudness grows with gain, at a slope between 0 (all limited) and 1.
+    last_gain, last_loud = gain_db, loudness(gain_db)
+    gain_db = last_gain + (aim - last_loud)
+    for _ in range(8):
+        loud = loudness(gain_db)
+        if abs(aim - loud) < 0.02:
+            break
+        slope = (loud - last_loud) / (gain_db - last_gain) if gain_db != last_gain else 1.0
+        step = (aim - loud) / min(1.0, max(0.1, slope))
+        last_gain, last_loud = gain_db, loud
+        gain_db = min(gain_db + max(-6.0, min(6.0, step)), aim - base + MAX_EXTRA_GAIN_DB)
     return GainPlan(round(gain_db, 3), limit_dbfs, True, loudness(gain_db))
