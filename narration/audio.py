@@ -2,8 +2,9 @@
 
 Either ffmpeg works: the system one (preferred when present: it usually has ffprobe and
 distribution security updates) or the static one in the ``imageio-ffmpeg`` wheel, which has no
-ffprobe -- so nothing here, nor any pydub call made through here, relies on ffprobe: formats
-and codecs are always passed explicitly.
+ffprobe -- so nothing here relies on ffprobe: formats and codecs are always passed explicitly.
+Engine answers are decoded in-process (libsndfile) and chunks kept as WAV; pydub is not used,
+for the measured reasons in docs/audio-pipeline.md.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import io
 import shutil
 import subprocess
 import tempfile
-import warnings
 import wave
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,18 +69,6 @@ def _find_ffmpeg(configured: str | None) -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-def pydub_segment_class(ffmpeg: str) -> type:
-    """pydub's AudioSegment, told to use ``ffmpeg``. Importing pydub warns twice, harmlessly
-    here: it imports the deprecated ``audioop`` module (3.11/3.12), and it looks for ffmpeg on
-    PATH, which the imageio-ffmpeg binary is not -- the converter is set right after."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", "Couldn't find ff", RuntimeWarning)
-        from pydub import AudioSegment
-    AudioSegment.converter = ffmpeg
-    return AudioSegment
 
 
 def run_ffmpeg(ffmpeg: str, args: list[str], data: bytes | None = None) -> bytes:

@@ -16,6 +16,7 @@ not read half-way: :func:`load` raises :class:`StaleRecord`, which callers treat
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -37,10 +38,19 @@ def load(model: type[R], path: Path) -> R:
     """``path`` validated as ``model``; raises StaleRecord for another version or a bad file,
     FileNotFoundError when it is not there."""
     data = Path(path).read_bytes()
+    stale = StaleRecord(f"{Path(path).name}: not a current {model.__name__}")
     try:
-        return model.model_validate_json(data)
+        raw = json.loads(data)
+    except ValueError as exc:
+        raise stale from exc
+    # A file written before versions has none: it must not pass for the current one.
+    version = model.model_fields["version"].default if "version" in model.model_fields else None
+    if not isinstance(raw, dict) or raw.get("version") != version:
+        raise stale
+    try:
+        return model.model_validate(raw)
     except ValidationError as exc:
-        raise StaleRecord(f"{Path(path).name}: not a current {model.__name__}") from exc
+        raise stale from exc
 
 
 def dump(record: Record) -> bytes:

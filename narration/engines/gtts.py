@@ -35,7 +35,10 @@ POOL_SIZE = 128
 
 class GttsEngine:
     name = "gtts"
-    max_chars = 400
+    max_chars = 300
+    """A chunk's parts go out together, so its length costs no time; kept short so a paragraph
+    over it is one chunk per sentence, and a one-sentence edit re-speaks at most about 300
+    characters (bench/bench_edit.py)."""
     remote = True
 
     def __init__(
