@@ -96,6 +96,9 @@ class PeakMemory:
 
 
 def _one(minutes: float, sentences: int) -> dict[str, float]:
+    import scipy.signal  # noqa: F401 -- a worker has these loaded after its first task
+    import soundfile  # noqa: F401
+
     from narration.audio import find_ffmpeg, run_ffmpeg
     from narration.loudness import dbfs, plan_gain
     from narration.pipeline import synthesize_missing

@@ -118,18 +118,24 @@ def stitch_narration(
     ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
     store.root.mkdir(parents=True, exist_ok=True)
     store.remove_stale_temporaries()
-    try:
-        sidecars = [store.chunk_meta(k) for k in keys]
-    except (OSError, StaleRecord) as exc:
-        raise NarrationError(f"cannot stitch: a chunk is gone or stale ({exc})") from exc
+    # One sidecar at a time: its measurements become compact arrays and its lists go, so
+    # memory stays flat however long the narration.
+    sidecars: list[ChunkSidecar] = []
+    blocks: list[list[tuple[np.ndarray, np.ndarray]]] = []
+    for k in keys:
+        try:
+            meta = store.chunk_meta(k)
+        except (OSError, StaleRecord) as exc:
+            raise NarrationError(f"cannot stitch: a chunk is gone or stale ({exc})") from exc
+        blocks.append(_blocks_of(meta))
+        sidecars.append(_without_blocks(meta))
     timeline = Timeline.of(
         plan,
         sidecars,
         _extra(ffmpeg, plan.stitch.intro_audio),
         _extra(ffmpeg, plan.stitch.outro_audio),
+        blocks=blocks,
     )
-    # The timeline holds the measurements as arrays now: the lists go, so memory stays flat.
-    sidecars = [_without_blocks(m) for m in sidecars]
     mp3_tmp, loudness, gain = _encode(ffmpeg, store, keys, sidecars, timeline, plan.stitch)
     try:
         manifest = _manifest(plan, key, keys, sidecars, timeline, loudness, gain)
@@ -204,7 +210,12 @@ class Timeline:
         sidecars: list[ChunkSidecar],
         intro: _Extra | None,
         outro: _Extra | None,
+        *,
+        blocks: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
     ) -> Timeline:
+        """``blocks``: each chunk's (energy, peak) arrays per part, when already taken out of
+        the sidecars (else read from them)."""
+        measured = blocks if blocks is not None else [_blocks_of(m) for m in sidecars]
         pauses = {k: RATE * int(v) // 1000 for k, v in plan.stitch.pauses_ms.items()}
         position = 0
         runs: list[_Audio | int] = []
@@ -212,7 +223,7 @@ class Timeline:
             runs += [_Audio(-1, 0, intro.samples.size, intro.energy, intro.peak)]
             runs += [pauses["section"]]
             position += intro.samples.size + pauses["section"]
-        blocks: dict[int, list[int]] = {}
+        spans_by_block: dict[int, list[int]] = {}
         spans: list[tuple[int, int]] = []
         last_chunk = len(plan.chunks) - 1
         for n, (chunk, meta) in enumerate(zip(plan.chunks, sidecars, strict=True)):
@@ -220,9 +231,8 @@ class Timeline:
                 raise NarrationError(f"cannot stitch: chunk {n} does not match its plan")
             start = position
             for j, (part, length) in enumerate(zip(chunk.parts, meta.parts, strict=True)):
-                span = blocks.setdefault(part.block, [position, position])
-                energy = np.asarray(meta.loudness.energy[j], dtype=np.float64)
-                peak = np.asarray(meta.loudness.peak[j], dtype=np.float64)
+                span = spans_by_block.setdefault(part.block, [position, position])
+                energy, peak = measured[n][j]
                 runs.append(_Audio(n, j, length, energy, peak))
                 position += length
                 span[1] = position
@@ -233,7 +243,7 @@ class Timeline:
         if outro is not None:
             runs += [pauses["section"], _Audio(-1, 1, outro.samples.size, outro.energy, outro.peak)]
             position += pauses["section"] + outro.samples.size
-        return cls(position, blocks, spans, runs, intro, outro)
+        return cls(position, spans_by_block, spans, runs, intro, outro)
 
     def measurements(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(energy, peak) per 10 ms block of every run in order, pauses as silent blocks."""
@@ -299,6 +309,13 @@ def _pcm(
 ENCODE_LOSS_LU = 0.3
 """What the MP3 measured below its PCM on speech here (the encoder's low-pass takes some of the
 high frequencies that K-weighting counts most): the gain aims this much higher."""
+
+
+def _blocks_of(meta: ChunkSidecar) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [
+        (np.asarray(e, dtype=np.float32), np.asarray(p, dtype=np.float32))
+        for e, p in zip(meta.loudness.energy, meta.loudness.peak, strict=True)
+    ]
 
 
 def _without_blocks(meta: ChunkSidecar) -> ChunkSidecar:
