@@ -27,7 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from narration.audio import CHUNK_RATE, AudioToolError, decode, fade_edges, find_ffmpeg, read_wav
+from narration.audio import (
+    CHUNK_RATE,
+    AudioToolError,
+    decode,
+    fade_edges,
+    find_ffmpeg,
+    read_wav,
+    run_ffmpeg,
+)
 from narration.errors import NarrationError
 from narration.loudness import (
     GainPlan,
@@ -73,6 +81,8 @@ class StitchResult:
     paths: dict[str, Path]
     """``mp3``, ``json`` and ``vtt`` in the store."""
     cached: bool = False
+    engines: tuple[str, ...] = ()
+    """Who really spoke (with engine ``auto``: gTTS, its offline fallback, or both)."""
 
 
 def audio_key_for(plan: NarrationPlan, used_keys: list[str]) -> str:
@@ -87,12 +97,14 @@ def audio_key_for(plan: NarrationPlan, used_keys: list[str]) -> str:
 def _result(store: AudioStore, key: str, cached: bool) -> StitchResult:
     paths = {ext: store.audio_path(key, ext) for ext in ("mp3", "json", "vtt")}
     try:
-        duration = load(Manifest, paths["json"]).duration_ms
+        manifest = load(Manifest, paths["json"])
+        duration, engines = manifest.duration_ms, tuple(manifest.engines)
     except StaleRecord:  # a manifest of an older format still says how long it is
         import json
 
-        duration = int(json.loads(paths["json"].read_text())["duration_ms"])
-    return StitchResult(key, duration, paths["mp3"].stat().st_size, paths, cached)
+        old = json.loads(paths["json"].read_text())
+        duration, engines = int(old["duration_ms"]), tuple(old.get("engines") or ())
+    return StitchResult(key, duration, paths["mp3"].stat().st_size, paths, cached, engines)
 
 
 def stitch_narration(
@@ -326,7 +338,7 @@ def _without_blocks(meta: ChunkSidecar) -> ChunkSidecar:
 STITCH_MARGIN_DB = 2.0
 """True-peak headroom the limiter keeps below the ceiling for the MP3 encoder, which pushed
 limited speech up to 1.3 dB over its input at 64 kbps here."""
-CHECKED_PLACES = 64
+CHECKED_PLACES = 32
 """Loudest places of the encoded file whose true peak is checked."""
 
 
@@ -361,7 +373,7 @@ def _encode(
                 offset_lu=ENCODE_LOSS_LU,
             )
             _encode_once(ffmpeg, _pcm(store, keys, sidecars, timeline, gain), spec, out)
-            checked = _loudest_true_peak(out, timeline, measured, gain)
+            checked = _loudest_true_peak(ffmpeg, out, timeline, measured, gain)
             if checked <= spec.true_peak_dbtp:
                 break
             margin += checked - spec.true_peak_dbtp + 0.2
@@ -401,14 +413,15 @@ def _encode_once(ffmpeg: str, pcm: Iterator[bytes], spec: StitchSpec, out: Path)
 
 
 def _loudest_true_peak(
-    path: Path, timeline: Timeline, measured: list[tuple[np.ndarray, np.ndarray]], gain: GainPlan
+    ffmpeg: str,
+    path: Path,
+    timeline: Timeline,
+    measured: list[tuple[np.ndarray, np.ndarray]],
+    gain: GainPlan,
 ) -> float:
     """True peak (dBTP) of the encoded file at the places where its input peaked highest,
-    decoded in-process (libsndfile's mpg123 seeks to each): the encoder's overshoot follows
-    its input's peaks, and decoding a few hundred milliseconds costs far less than decoding
-    the whole file."""
-    import soundfile
-
+    decoded by one ffmpeg that seeks to each (decoding every frame of a long file would cost a
+    tenth of the encode): the encoder's overshoot follows its input's peaks."""
     peaks = np.concatenate([p for _, p in measured]) if measured else np.zeros(0)
     if not peaks.size or not peaks.max():
         return -math.inf
@@ -423,16 +436,29 @@ def _loudest_true_peak(
         positions.append(at + np.arange(p.size) * size)
         at += run.samples if isinstance(run, _Audio) else run
     starts = np.concatenate(positions)
-    loudest = np.argsort(out)[-CHECKED_PLACES:]
+    # The loudest blocks, one per 200 ms at most: neighbours share a window.
+    places: list[float] = []
+    for block in np.argsort(out)[::-1]:
+        t = max(0.0, (int(starts[block]) - 2 * size) / RATE)
+        if all(abs(t - p) > 0.2 for p in places):
+            places.append(t)
+        if len(places) == CHECKED_PLACES:
+            break
+    args: list[str] = []
+    for t in places:
+        args += ["-ss", f"{t:.3f}", "-t", "0.06", "-f", "mp3", "-i", str(path)]
     found = 0.0
-    with soundfile.SoundFile(str(path)) as src:
-        scale = src.samplerate / RATE
-        for block in np.sort(loudest):
-            begin = max(0, int((int(starts[block]) - 2 * size) * scale))
-            src.seek(min(begin, max(src.frames - 1, 0)))
-            window = src.read(int(5 * size * scale), dtype="float64", always_2d=True)
+    with tempfile.TemporaryDirectory(
+        prefix=".stitch-check-", suffix=".tmp", dir=path.parent
+    ) as tmp:
+        outputs = [Path(tmp) / f"{n}.raw" for n in range(len(places))]
+        for n, target in enumerate(outputs):
+            args += ["-map", f"{n}:a", "-ac", "1", "-f", "f32le", "-c:a", "pcm_f32le", str(target)]
+        run_ffmpeg(ffmpeg, args)
+        for target in outputs:
+            window = np.fromfile(target, dtype="<f4").astype(np.float64)
             if window.size:
-                found = max(found, true_peak(window[:, 0]))
+                found = max(found, true_peak(window))
     return dbfs(found)
 
 

@@ -13,7 +13,6 @@ message sent before attempts were carried) is never stale.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -168,13 +167,12 @@ def stitch(
             result.bytes,
             time.monotonic() - started,
         )
-        manifest = json.loads(result.paths["json"].read_text())
         return {
             "audio_key": result.audio_key,
             "duration_ms": int(result.duration_ms),
             "bytes": int(result.bytes),
             # Who really spoke: with engine "auto", gTTS or its offline fallback, or both.
-            "engine": "+".join(manifest.get("engines") or []) or None,
+            "engine": "+".join(result.engines) or None,
         }
 
 
