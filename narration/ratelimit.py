@@ -6,7 +6,8 @@ Redis, kept between a floor and a ceiling and adapted like TCP's congestion wind
 - each answered request raises it by ``1 / limit`` (one more slot per round of answers);
 - a 429, a 5xx or a time-out halves it (at most once per :data:`DECREASE_COOLDOWN_S`, so one
   burst of refusals counts once, not once per refused request);
-- a ``Retry-After`` closes the gate for every worker until that moment.
+- a ``Retry-After`` closes the gate for every worker until that moment;
+- any other failure (an unreachable host, a permanent refusal) leaves the limit as it is.
 
 A slot is a lease with an expiry (a member of a Redis sorted set scored by its deadline), so a
 worker killed mid-request frees its slots when the lease runs out instead of holding them
@@ -34,7 +35,9 @@ DECREASE_FACTOR = 0.5
 DECREASE_COOLDOWN_S = 1.0
 IDLE_FORGET_S = 600
 POLL_S = (0.005, 0.025)
-"""A waiting worker asks again after a random pause in this range (seconds)."""
+"""A waiting worker asks again after a random pause in this range (seconds)..."""
+MAX_POLL_FACTOR = 8
+"""...growing to at most this many times it while it keeps finding every slot in use."""
 
 
 @runtime_checkable
@@ -51,11 +54,15 @@ RateLimiter = RequestLimiter
 """The name engines have always taken their limiter by."""
 
 
-def _pushback(exc: BaseException | None) -> tuple[bool, float]:
-    """(did the provider push back, seconds it asked us to wait)."""
+def _outcome(exc: BaseException | None) -> tuple[str, float]:
+    """How a request ended, for the limit: ``answered`` (grow), ``pushback`` (429, 5xx,
+    time-out: shrink) or ``other`` (unreachable, refused for good, cancelled: no news about
+    the provider's load), and the seconds it asked us to wait."""
+    if exc is None:
+        return "answered", 0.0
     if isinstance(exc, TransientEngineError) and not isinstance(exc, EngineUnreachable):
-        return True, float(getattr(exc, "retry_after", None) or 0.0)
-    return False, 0.0
+        return "pushback", float(getattr(exc, "retry_after", None) or 0.0)
+    return "other", 0.0
 
 
 _ACQUIRE = """
@@ -78,14 +85,14 @@ return 0
 
 _RELEASE = """
 local leases, limit_key, closed_key, decreased_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local token, pushback, retry_ms, floor, ceiling, factor, cooldown_ms, idle_ms =
+local token, outcome, retry_ms, floor, ceiling, factor, cooldown_ms, idle_ms =
   ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
   tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREM', leases, token)
 local limit = tonumber(redis.call('GET', limit_key) or ceiling)
-if pushback == '1' then
+if outcome == 'pushback' then
   local last = tonumber(redis.call('GET', decreased_key) or 0)
   if now - last >= cooldown_ms then
     limit = limit * factor
@@ -97,7 +104,7 @@ if pushback == '1' then
       redis.call('SET', closed_key, now + retry_ms, 'PX', retry_ms + 1000)
     end
   end
-else
+elseif outcome == 'answered' then
   limit = limit + 1 / limit
 end
 if limit < floor then limit = floor end
@@ -130,15 +137,19 @@ class RedisRequestLimiter:
         self._client = client
         self._sleep = sleep
 
-    def try_acquire(self, token: str) -> float:
-        """Take a slot under ``token`` if one is free (0.0), else the seconds to wait before
-        asking again: the gate's remaining closed time, or a short poll when all are taken."""
-        wait_ms = int(
+    def _attempt(self, token: str) -> int:
+        """0: the slot is taken; -1: all are in use; else the gate's remaining closed ms."""
+        return int(
             self._acquire(
                 keys=self.keys[:3],
                 args=[token, self.lease_ms, self.floor, self.ceiling, IDLE_FORGET_S * 1000],
             )
         )
+
+    def try_acquire(self, token: str) -> float:
+        """Take a slot under ``token`` if one is free (0.0), else the seconds to wait before
+        asking again: the gate's remaining closed time, or a short poll when all are taken."""
+        wait_ms = self._attempt(token)
         if wait_ms == 0:
             return 0.0
         if wait_ms < 0:
@@ -147,8 +158,8 @@ class RedisRequestLimiter:
 
     def release(self, token: str, exc: BaseException | None = None) -> float:
         """Give the slot back, adapting the limit to the outcome; return the new limit."""
-        pushback, retry_after = _pushback(exc)
-        args: list[Any] = [token, "1" if pushback else "0", int(retry_after * 1000), self.floor]
+        outcome, retry_after = _outcome(exc)
+        args: list[Any] = [token, outcome, int(retry_after * 1000), self.floor]
         args += [self.ceiling, DECREASE_FACTOR, int(DECREASE_COOLDOWN_S * 1000)]
         args += [IDLE_FORGET_S * 1000]
         return float(self._release(keys=self.keys, args=args))
@@ -164,11 +175,18 @@ class RedisRequestLimiter:
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
         token = uuid.uuid4().hex
+        polls = 0
         while True:
-            wait = self.try_acquire(token)
-            if wait <= 0:
+            wait_ms = self._attempt(token)
+            if wait_ms == 0:
                 break
-            self._sleep(wait)
+            if wait_ms > 0:  # the gate is closed: wait it out, then ask again
+                self._sleep(wait_ms / 1000.0 + random.uniform(*POLL_S))
+                continue
+            # All slots in use: ask again soon, then less and less often, so hundreds of
+            # waiting threads do not flood Redis while the provider holds the limit low.
+            polls += 1
+            self._sleep(random.uniform(*POLL_S) * min(2 ** (polls - 1), MAX_POLL_FACTOR))
         try:
             yield
         except BaseException as exc:
@@ -216,16 +234,16 @@ class LocalRequestLimiter:
             self._release(outcome)
 
     def _release(self, exc: BaseException | None) -> None:
-        pushback, retry_after = _pushback(exc)
+        outcome, retry_after = _outcome(exc)
         with self._cond:
             self._in_flight -= 1
             now = time.monotonic()
-            if pushback:
+            if outcome == "pushback":
                 if now - self._decreased_at >= DECREASE_COOLDOWN_S:
                     self._limit *= DECREASE_FACTOR
                     self._decreased_at = now
                 self._closed_until = max(self._closed_until, now + retry_after)
-            else:
+            elif outcome == "answered":
                 self._limit += 1.0 / self._limit
             self._limit = min(float(self.ceiling), max(float(self.floor), self._limit))
             self._cond.notify_all()
