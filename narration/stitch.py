@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from narration import scratch
 from narration.audio import CHUNK_RATE, decode, find_ffmpeg, run_ffmpeg
 from narration.errors import NarrationError
 from narration.loudness import Loudness, Normalization, measure, plan_normalization
@@ -92,7 +93,9 @@ def stitch_narration(
     spec = plan.stitch
     store.root.mkdir(parents=True, exist_ok=True)
     store.remove_stale_temporaries()
-    fd, raw_name = tempfile.mkstemp(dir=store.root, prefix=".stitch-", suffix=".raw")
+    # The raw PCM and the MP3 before publication live in this process's scratch folder, not in
+    # the served store: a stitch killed mid-way leaves nothing there (see narration.scratch).
+    fd, raw_name = tempfile.mkstemp(dir=scratch.own_dir(settings), prefix="stitch-", suffix=".raw")
     raw = Path(raw_name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -111,20 +114,12 @@ def stitch_narration(
             json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
         )
         store.write_atomic(store.audio_path(key, "vtt"), render_vtt(manifest["sentences"]).encode())
-        os.chmod(mp3_tmp, 0o644)
-        _fsync(mp3_tmp)  # ffmpeg and mutagen do not: a crash must not leave a named empty file
-        os.replace(mp3_tmp, store.audio_path(key, "mp3"))
+        # Copied in atomically (the scratch space may be another file system); last, as the
+        # MP3 is what makes the narration complete.
+        store.write_atomic(store.audio_path(key, "mp3"), mp3_tmp.read_bytes())
     finally:
         mp3_tmp.unlink(missing_ok=True)
     return _result(store, key, False)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass
