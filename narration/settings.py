@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     """Threads per worker process; synthesis calls are network-bound, so they overlap."""
 
     # --- recovery -----------------------------------------------------------------------------
-    stall_after_s: float = Field(default=120.0, gt=0)
+    stall_after_s: float = Field(default=90.0, gt=0)
     """A narration whose progress has not moved for this long (beyond the waits it announced,
     such as a rate-limit backoff) has lost work: the reconciler sends the missing part again."""
     reconcile_interval_s: float = Field(default=30.0, gt=0)

@@ -47,6 +47,7 @@ ENV_FIELDS = (
     "tts_backoff_max_s",
     "tts_rate_limited_for_s",
     "scratch_dir",
+    "ffmpeg_binary",
 )
 
 
