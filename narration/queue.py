@@ -9,6 +9,7 @@ task finds work already done and does nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from narration.errors import NarrationError
@@ -16,6 +17,16 @@ from narration.errors import NarrationError
 
 class QueueUnavailable(NarrationError):
     """The job queue cannot be reached; the narration stays recorded and is sent later."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the queue knows of the last job it sent for a narration."""
+
+    attempt: int
+    waiting: int
+    """Its messages not yet taken up by a worker (chunks; or the stitch of a stitch-only job).
+    Above 0, the job is waiting its turn behind other work, not lost."""
 
 
 class JobQueue(Protocol):
@@ -31,7 +42,7 @@ class JobQueue(Protocol):
         then stitch and publish. Raises QueueUnavailable when the queue cannot take it."""
         ...
 
-    def sent_attempts(self, narration_ids: Sequence[str]) -> dict[str, int]:
-        """For each narration whose job the queue still holds a record of sending, the attempt
-        sent last. A narration missing here was never sent, or the queue lost it."""
+    def sent(self, narration_ids: Sequence[str]) -> dict[str, Sent]:
+        """The record of the last job sent, for each narration the queue holds one for. A
+        narration missing here was never sent, or the queue lost it (and its messages)."""
         ...

@@ -7,13 +7,15 @@ and when a chunk announces a wait (a rate-limit backoff). A narration past it ha
 - ``queued`` and its job is not in the queue's records (never sent: the API was killed between
   the row and the job; or the queue lost it) -- or ``running`` with no progress: a worker was
   killed holding its chunks or its stitch, a chord's count was lost with Redis;
-- then, as a new attempt (tasks of the old one become no-ops), exactly the missing work is
-  sent again: the chunks not in the store, or only the stitch when all are there. Chunks and
-  stitches are content-addressed and idempotent, so work that was only slow, not lost, costs
-  a duplicate and never a wrong result.
+- then exactly the missing work is sent again: the chunks not in the store, as a new attempt
+  (tasks of the old one become no-ops); or, when all are there, only the stitch, in the same
+  attempt, so a stitch that was only waiting its turn still counts and the first of the two to
+  run publishes. Chunks and stitches are content-addressed and idempotent, so work that was
+  only slow, not lost, costs a duplicate and never a wrong result.
 
-A ``queued`` narration whose job the queue still holds is only waiting its turn: its due time
-moves on and it is looked at again later.
+A narration whose job still has messages waiting in the queue (the queue's record of the send
+says so) is only waiting its turn behind other work, however long the queue: its due time moves
+on and it is looked at again later.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from narration.catalog import narrations, session_scope
 from narration.catalog.models import Narration, NarrationState
 from narration.failures import Category
-from narration.queue import JobQueue
+from narration.queue import JobQueue, Sent
 from narration.settings import Settings
 from narration.store import AudioStore
 
@@ -43,7 +45,7 @@ def sweep(
         overdue = narrations.overdue(session, now=now, limit=SWEEP_LIMIT)
     if not overdue:
         return []
-    sent = queue.sent_attempts([row.id for row in overdue if row.state == NarrationState.QUEUED])
+    sent = queue.sent([row.id for row in overdue])
     resent = []
     for row in overdue:
         if _resend(settings, store, queue, row, sent, now):
@@ -68,8 +70,7 @@ def recover(
     due = row.due_at
     if due is not None and _utc(due) >= now:
         return False
-    sent = queue.sent_attempts([row.id]) if row.state == NarrationState.QUEUED else {}
-    return _resend(settings, store, queue, row, sent, now)
+    return _resend(settings, store, queue, row, queue.sent([row.id]), now)
 
 
 def _resend(
@@ -77,11 +78,12 @@ def _resend(
     store: AudioStore,
     queue: JobQueue,
     row: Narration,
-    sent: dict[str, int],
+    sent: dict[str, Sent],
     now: datetime,
 ) -> bool:
     next_due = now + timedelta(seconds=settings.stall_after_s)
-    if row.state == NarrationState.QUEUED and sent.get(row.id) == row.attempts:
+    record = sent.get(row.id)
+    if record is not None and record.attempt == row.attempts and record.waiting > 0:
         # Waiting its turn behind other work: look again later.
         with session_scope(settings.catalog_url) as session:
             narrations.push_due(session, row.id, next_due)
@@ -99,13 +101,20 @@ def _resend(
             )
         log.error("narration %s: its plan %s is gone", row.id, row.narration_key)
         return False
+    missing = store.missing_chunks(plan)
+    # A stitch resent in the same attempt, for an unfinished queued job a new one.
+    new_attempt = bool(missing) or row.state == NarrationState.QUEUED
     with session_scope(settings.catalog_url) as session:
         if not narrations.claim_resend(
-            session, row.id, seen_attempt=row.attempts, now=now, due_at=next_due
+            session,
+            row.id,
+            seen_attempt=row.attempts,
+            now=now,
+            due_at=next_due,
+            new_attempt=new_attempt,
         ):
             return False  # finished, resent by someone else, or progress came meanwhile
-    missing = store.missing_chunks(plan)
-    attempt = row.attempts + 1
+    attempt = row.attempts + 1 if new_attempt else row.attempts
     log.warning(
         "narration %s (%s) stalled: sending %s again as attempt %d",
         row.id,

@@ -12,9 +12,12 @@ Every task also carries ``attempt``, the row's ``attempts`` when this job was se
 narration asked for again, or lost work sent again, starts a new attempt while tasks of the old
 one may still run, and their outcome (above all a late failure) must not touch the new one.
 
-After a send, ``narrator:sent:<narration id>`` holds the attempt sent, in the same Redis as the
-messages: a queued narration without it was never sent (or Redis lost both), which is how the
-reconciler tells a job waiting its turn from a lost one.
+After a send, the hash ``narrator:sent:<narration id>`` records the ``attempt`` sent and how
+many of its messages are ``waiting`` (its chunks; the stitch of a stitch-only job), in the same
+Redis as the messages; each task taking one up counts it off (:func:`note_started`). That is how
+the reconciler tells a job waiting its turn behind a long queue from a lost one: a narration
+with no record was never sent (or Redis lost the record with the messages); one whose messages
+were all taken up and that shows no progress lost its work with a worker.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import redis
 from celery import Celery, chord, group
 from celery.canvas import Signature
 
-from narration.queue import QueueUnavailable
+from narration.queue import QueueUnavailable, Sent
 from narration.redisconn import client_for
 from workers.celery_app import PRIORITY, WEB_REDIS_CONNECT_TIMEOUT_S
 
@@ -94,16 +97,38 @@ class CeleryJobQueue:
         try:
             canvas.apply_async()
             # Written after the send: losing it costs a duplicate job, never a lost one.
-            self.redis_client.set(f"{SENT_KEY}{narration_id}", attempt, ex=SENT_TTL_S)
+            key = f"{SENT_KEY}{narration_id}"
+            pipe = self.redis_client.pipeline()
+            pipe.hset(key, mapping={"attempt": attempt, "waiting": len(missing) or 1})
+            pipe.expire(key, SENT_TTL_S)
+            pipe.execute()
         except Exception as exc:  # kombu, redis-py and socket errors all mean the same here
             raise QueueUnavailable("the job queue is unreachable") from exc
 
-    def sent_attempts(self, narration_ids: Sequence[str]) -> dict[str, int]:
-        if not narration_ids:
-            return {}
-        values = self.redis_client.mget([f"{SENT_KEY}{i}" for i in narration_ids])
-        return {
-            narration_id: int(value)
-            for narration_id, value in zip(narration_ids, values, strict=True)  # type: ignore[arg-type]
-            if value is not None
-        }
+    def sent(self, narration_ids: Sequence[str]) -> dict[str, Sent]:
+        pipe = self.redis_client.pipeline(transaction=False)
+        for narration_id in narration_ids:
+            pipe.hmget(f"{SENT_KEY}{narration_id}", ["attempt", "waiting"])
+        records: dict[str, Sent] = {}
+        for narration_id, (attempt, waiting) in zip(narration_ids, pipe.execute(), strict=True):
+            if attempt is not None:
+                records[narration_id] = Sent(int(attempt), int(waiting or 0))
+        return records
+
+
+_NOTE_STARTED = """
+if redis.call('HGET', KEYS[1], 'attempt') == ARGV[1] then
+  local waiting = tonumber(redis.call('HGET', KEYS[1], 'waiting') or '0')
+  if waiting > 0 then redis.call('HINCRBY', KEYS[1], 'waiting', -1) end
+end
+return 0
+"""
+
+
+def note_started(client: redis.Redis, narration_id: str, attempt: int | None) -> None:
+    """A task of attempt ``attempt`` took up its message: one fewer waiting in the queue.
+    Called once per message (not again on a retry); a message delivered twice counts off twice,
+    which errs towards looking for lost work sooner, never later."""
+    if attempt is None:
+        return
+    client.eval(_NOTE_STARTED, 1, f"{SENT_KEY}{narration_id}", str(attempt))

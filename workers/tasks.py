@@ -25,6 +25,7 @@ from typing import Any
 from celery import Task, current_app, shared_task
 from celery.exceptions import Retry
 from celery.utils.time import get_exponential_backoff_interval
+from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -45,6 +46,7 @@ from workers.celery_app import (
     SYNTHESIZE_SOFT_LIMIT_S,
     settings_of,
 )
+from workers.dispatch import note_started
 from workers.failures import failure_for, is_infrastructure, unwrap
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,11 @@ RETRY_BACKOFF_MAX_S = 300
 STITCH_ALLOWANCE_PER_CHUNK_S = 0.5
 """How long a stitch may run without showing progress, beyond ``NARRATOR_STALL_AFTER_S``, per
 chunk (stitching 280 s of speech in 23 chunks takes about 5 s here)."""
+
+
+@lru_cache(maxsize=4)
+def _redis_client(url: str) -> Any:
+    return client_for(url)
 
 
 @lru_cache(maxsize=4)
@@ -77,6 +84,7 @@ class NarrationTask(Task):
     retry_backoff_max = RETRY_BACKOFF_MAX_S
     retry_jitter = True
     retry_kwargs = {"max_retries": 20}  # noqa: RUF012  (Celery reads it from the class)
+    max_retries = None  # engine retries are bounded by retry_engine's own budget
 
     @property
     def settings(self) -> Settings:
@@ -85,6 +93,9 @@ class NarrationTask(Task):
     @property
     def store(self) -> AudioStore:
         return AudioStore(self.settings.audio_cache_dir)
+
+    def redis(self) -> Any:
+        return _redis_client(redis_url(self.settings))
 
     def rate_limiter(self) -> Any:
         settings = self.settings
@@ -109,6 +120,11 @@ class NarrationTask(Task):
         """The row when this task has work to do on it, marked running with its next progress
         due; ``None`` when it was deleted, has finished, or a newer attempt replaced this one."""
         settings = self.settings
+        if not self.request.retries:
+            try:
+                note_started(self.redis(), narration_id, attempt)
+            except RedisError as exc:  # only a hint for the reconciler: never stop for it
+                log.warning("could not count off a started message: %r", exc)
         with session_scope(settings.catalog_url) as session:
             row = narrations.get(session, narration_id)
             if (
@@ -148,7 +164,7 @@ class NarrationTask(Task):
         with session_scope(settings.catalog_url) as session:
             narrations.push_due(session, narration_id, due_from_now(settings, countdown))
         log.warning("chunk %d: %s; retry in %.0f s", index, exc, countdown)
-        return self.retry(exc=exc, countdown=countdown, max_retries=None)
+        return self.retry(exc=exc, countdown=countdown)
 
 
 @shared_task(

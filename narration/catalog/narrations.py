@@ -157,11 +157,17 @@ def overdue(session: Session, *, now: datetime, limit: int = 100) -> list[Narrat
 
 
 def claim_resend(
-    session: Session, narration_id: str, *, seen_attempt: int, now: datetime, due_at: datetime
+    session: Session,
+    narration_id: str,
+    *,
+    seen_attempt: int,
+    now: datetime,
+    due_at: datetime,
+    new_attempt: bool = True,
 ) -> bool:
-    """Take the right to send the missing work of an overdue narration again, as a new attempt:
-    true for one caller, and only while the row is unfinished, still overdue and still at the
-    attempt the caller saw."""
+    """Take the right to send the missing work of an overdue narration again (as a new attempt
+    unless ``new_attempt`` is false): true for one caller, and only while the row is
+    unfinished, still overdue and still at the attempt the caller saw."""
     result = session.execute(
         update(Narration)
         .where(
@@ -170,7 +176,11 @@ def claim_resend(
             Narration.attempts == seen_attempt,
             or_(Narration.due_at.is_(None), Narration.due_at < now),
         )
-        .values(dispatched_at=now, due_at=due_at, attempts=Narration.attempts + 1)
+        .values(
+            dispatched_at=now,
+            due_at=due_at,
+            attempts=Narration.attempts + 1 if new_attempt else Narration.attempts,
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]

@@ -321,9 +321,13 @@ def test_a_429_storm_backs_off_and_completes(
         storm_start = time.monotonic()
         posted = put_and_post(base, "storm", story("Bridge reopens in a storm"))
         ready = await_state(base, "storm", "ready", RECOVERY_TIMEOUT_S)
-        print(f"429 storm of {storm_s:.0f} s: ready {time.monotonic() - storm_start:.1f} s after")
+        assert_whole_mp3_served(base, settings, ready)
     chunks = posted["chunks_total"]
     during = [t for t in gtts_server.request_times if storm_start <= t < storm_start + storm_s]
+    print(
+        f"429 storm of {storm_s:.0f} s: ready {time.monotonic() - storm_start:.1f} s after it "
+        f"began; {len(during)} requests during it for {chunks} chunks"
+    )
     # Each chunk: one request and one quick retry per task attempt, and task attempts waiting
     # at least 2, 4, 4 ... s apart: at most 1 + 1 + 20 // 4 = 7 attempts in the storm. A flat
     # rate (as before) sends thousands.
@@ -331,7 +335,6 @@ def test_a_429_storm_backs_off_and_completes(
     assert gtts_server.failed >= chunks
     assert len(during) <= chunks * (settings.tts_retries + 1) * attempts_in_storm
     assert ready["error"] is None and ready["error_category"] is None
-    assert_whole_mp3_served(base, settings, ready)
 
 
 def test_a_refusing_speech_service_fails_with_tts_refused_and_keeps_the_old_audio(
@@ -343,11 +346,13 @@ def test_a_refusing_speech_service_fails_with_tts_refused_and_keeps_the_old_audi
         gtts_server.mode = "403"
         put_and_post(base, "refused", story("Bridge reopens", PARAGRAPHS[:3]))
         failed = await_state(base, "refused", "failed", RECOVERY_TIMEOUT_S)
+        served = requests.get(
+            f"{base}/v1/articles/refused/audio", timeout=10, allow_redirects=False
+        )
     assert failed["error_category"] == "tts_refused"
     message = failed["error"]
     assert "HTTP 403" in message
     for leak in ("Error", "Dependency", "/", "gtts:", "127.0.0.1"):
         assert leak not in message, message
     assert failed["current_audio_url"] == first["audio_url"]  # the old version stays served
-    served = requests.get(f"{base}/v1/articles/refused/audio", timeout=10, allow_redirects=False)
     assert served.headers["Location"] == first["audio_url"]
