@@ -115,7 +115,7 @@ def create_celery(settings: Settings, *, sender_only: bool = False) -> Celery:
     else:
         from workers import lifecycle
 
-        lifecycle.connect(celery)
+        lifecycle.connect()
     return celery
 
 

@@ -15,7 +15,13 @@ import uuid
 from typing import Any
 
 from celery import Celery, current_app
-from celery.signals import setup_logging, worker_init, worker_ready, worker_shutdown
+from celery.signals import (
+    setup_logging,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 
 from narration import scratch
 from narration.logs import configure_logging
@@ -87,6 +93,13 @@ def _migrate_catalog(sender: Any = None, **_: Any) -> None:
     upgrade_to_head(settings_of(sender.app).catalog_url)
 
 
+def _fresh_connections(**_: Any) -> None:
+    # A forked pool process (``--pool prefork``) must not share the parent's database sockets.
+    from narration.catalog.db import dispose_all
+
+    dispose_all()
+
+
 def _start_sweeper(sender: Any = None, **_: Any) -> None:
     celery = sender.app
     if id(celery) in _sweepers:
@@ -101,9 +114,10 @@ def _stop_sweeper(sender: Any = None, **_: Any) -> None:
         sweeper.stop()
 
 
-def connect(celery: Celery) -> None:
+def connect() -> None:
     """Hook the worker signals (once per process; they look up the app they are sent for)."""
     setup_logging.connect(_setup_logging, weak=False, dispatch_uid="narrator.logging")
     worker_init.connect(_migrate_catalog, weak=False, dispatch_uid="narrator.migrate")
+    worker_process_init.connect(_fresh_connections, weak=False, dispatch_uid="narrator.fork")
     worker_ready.connect(_start_sweeper, weak=False, dispatch_uid="narrator.sweeper")
     worker_shutdown.connect(_stop_sweeper, weak=False, dispatch_uid="narrator.sweeper-stop")
