@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -71,6 +72,21 @@ def _rate_limiter(url: str, rate: float) -> Any:
     from narration.ratelimit import RedisRateLimiter
 
     return RedisRateLimiter(client_for(url), rate)
+
+
+def rate_limited_wait(
+    settings: Settings, retries: int, jitter: Callable[[float, float], float] = random.uniform
+) -> float | None:
+    """Seconds a chunk rate-limited for the ``retries``-th time waits before trying again:
+    ``NARRATOR_TTS_BACKOFF_S`` doubling up to ``_MAX_S``, each between half and all of it (so
+    chunks that met the limit together do not come back together); ``None`` once the waits so
+    far add up to ``NARRATOR_TTS_RATE_LIMITED_FOR_S``: then the narration fails."""
+    waits = [
+        min(settings.tts_backoff_max_s, settings.tts_backoff_s * 2**n) for n in range(retries + 1)
+    ]
+    if sum(waits[:-1]) >= settings.tts_rate_limited_for_s:
+        return None
+    return waits[-1] / 2 + jitter(0.0, waits[-1] / 2)
 
 
 class NarrationTask(Task):
@@ -148,13 +164,10 @@ class NarrationTask(Task):
         settings = self.settings
         retries = self.request.retries
         if is_rate_limited(exc):
-            waits = [
-                min(settings.tts_backoff_max_s, settings.tts_backoff_s * 2**n)
-                for n in range(retries + 1)
-            ]
-            if sum(waits[:-1]) >= settings.tts_rate_limited_for_s:
+            wait = rate_limited_wait(settings, retries)
+            if wait is None:
                 raise RateLimitedTooLong(str(exc)) from exc
-            countdown = waits[-1] / 2 + random.uniform(0, waits[-1] / 2)
+            countdown = wait
         else:
             if retries >= TASK_RETRIES:
                 raise exc

@@ -61,3 +61,16 @@ def test_a_worker_refuses_a_rate_limit_of_zero_at_start_up() -> None:
     )
     assert proc.returncode != 0
     assert "tts_rate_limit" in proc.stderr and "greater than 0" in proc.stderr
+
+
+def test_a_rate_limited_chunk_waits_minutes_doubling_then_gives_up(settings: Settings) -> None:
+    from workers.tasks import rate_limited_wait
+
+    def most(low: float, high: float) -> float:
+        return high
+
+    waits = [rate_limited_wait(settings, n, most) for n in range(10)]
+    assert waits[:6] == [60, 120, 240, 480, 900, 900]  # the defaults: a minute, doubling, 15 min
+    given_up = waits.index(None)
+    assert sum(w for w in waits[:given_up] if w) >= settings.tts_rate_limited_for_s
+    assert rate_limited_wait(settings, 0, lambda low, high: low) == 30  # jitter: half to all
