@@ -121,22 +121,6 @@ def create_or_get(
     return row, False
 
 
-def claim_redispatch(session: Session, narration_id: str, *, not_since: datetime) -> bool:
-    """Take the right to send a lost job again: true for one caller, and only if the row is
-    unfinished and its job was last sent before ``not_since``."""
-    result = session.execute(
-        update(Narration)
-        .where(
-            Narration.id == narration_id,
-            Narration.state.in_((NarrationState.QUEUED, NarrationState.RUNNING)),
-            or_(Narration.dispatched_at.is_(None), Narration.dispatched_at < not_since),
-        )
-        .values(dispatched_at=utcnow(), attempts=Narration.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
 UNFINISHED = (NarrationState.QUEUED, NarrationState.RUNNING)
 
 
