@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from narration import scratch
 from narration.audio import (
     CHUNK_RATE,
     AudioToolError,
@@ -148,7 +149,10 @@ def stitch_narration(
         _extra(ffmpeg, plan.stitch.outro_audio),
         blocks=blocks,
     )
-    mp3_tmp, loudness, gain = _encode(ffmpeg, store, keys, sidecars, timeline, plan.stitch)
+    # The MP3 before publication and the check's windows live in this process's scratch
+    # folder, not in the served store: a stitch killed mid-way leaves nothing there.
+    workdir = scratch.own_dir(settings)
+    mp3_tmp, loudness, gain = _encode(ffmpeg, store, keys, sidecars, timeline, plan.stitch, workdir)
     try:
         manifest = _manifest(plan, key, keys, sidecars, timeline, loudness, gain)
         chapters = [c.model_dump() for c in manifest.chapters]
@@ -156,20 +160,12 @@ def stitch_narration(
         store.write_atomic(store.audio_path(key, "json"), dump(manifest))
         sentences = [s.model_dump() for s in manifest.sentences]
         store.write_atomic(store.audio_path(key, "vtt"), render_vtt(sentences).encode())
-        os.chmod(mp3_tmp, 0o644)
-        _fsync(mp3_tmp)  # ffmpeg and mutagen do not: a crash must not leave a named empty file
-        os.replace(mp3_tmp, store.audio_path(key, "mp3"))
+        # Copied in atomically (the scratch space may be another file system); last, as the
+        # MP3 is what makes the narration complete.
+        store.write_atomic(store.audio_path(key, "mp3"), mp3_tmp.read_bytes())
     finally:
         mp3_tmp.unlink(missing_ok=True)
     return _result(store, key, False)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -349,6 +345,7 @@ def _encode(
     sidecars: list[ChunkSidecar],
     timeline: Timeline,
     spec: StitchSpec,
+    workdir: Path,
 ) -> tuple[Path, Loudness, GainPlan]:
     """Plan gain and limiting from the chunks' measurements, encode once, and check the true
     peak of the file at its loudest places; encode again (rarely) with a lower limit only if
@@ -359,7 +356,7 @@ def _encode(
     )
     measured = timeline.measurements()
     margin = STITCH_MARGIN_DB
-    fd, name = tempfile.mkstemp(dir=store.root, prefix=".stitch-", suffix=".mp3")
+    fd, name = tempfile.mkstemp(dir=workdir, prefix="stitch-", suffix=".mp3")
     os.close(fd)
     out = Path(name)
     try:
@@ -448,9 +445,7 @@ def _loudest_true_peak(
     for t in places:
         args += ["-ss", f"{t:.3f}", "-t", "0.06", "-f", "mp3", "-i", str(path)]
     found = 0.0
-    with tempfile.TemporaryDirectory(
-        prefix=".stitch-check-", suffix=".tmp", dir=path.parent
-    ) as tmp:
+    with tempfile.TemporaryDirectory(prefix="stitch-check-", dir=path.parent) as tmp:
         outputs = [Path(tmp) / f"{n}.raw" for n in range(len(places))]
         for n, target in enumerate(outputs):
             args += ["-map", f"{n}:a", "-ac", "1", "-f", "f32le", "-c:a", "pcm_f32le", str(target)]
