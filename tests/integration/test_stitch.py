@@ -310,8 +310,10 @@ def test_the_mp3_reaches_the_disk_before_it_takes_its_name(
 
     monkeypatch.setattr(os, "fsync", fsync)
     result = stitch_narration(plan, store, settings)
-    mp3s = [(Path(p), size) for p, size in synced if p.endswith(".mp3")]
-    assert [(p.parent, p.name.startswith(".stitch-")) for p, _ in mp3s] == [(store.root, True)]
+    # Written whole to a temporary name beside its final one, synced, then renamed.
+    temporary = f".{result.audio_key}.mp3."
+    mp3s = [(Path(p), size) for p, size in synced if Path(p).name.startswith(temporary)]
+    assert [p.parent for p, _ in mp3s] == [store.root]
     assert mp3s[0][1] == result.bytes
 
 
