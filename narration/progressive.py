@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyloudnorm
 
 from narration.audio import CHUNK_RATE, decode, find_ffmpeg, run_ffmpeg
-from narration.loudness import measure, plan_normalization
+from narration.loudness import Loudness, plan_normalization
 from narration.plan import NarrationPlan
 from narration.settings import Settings
 from narration.store import AudioStore
@@ -201,7 +202,7 @@ def build_segment(
         raw = Path(tmp) / "chunk.raw"
         raw.write_bytes(pcm.astype("<i2").tobytes())
         pcm_args = ["-f", "s16le", "-ar", str(rate), "-ac", "1"]
-        loudness = measure(ffmpeg, raw, pcm_args, true_peak=False)
+        loudness = Loudness(_integrated_lufs(meta, pcm, rate), math.nan)
         norm = plan_normalization(
             loudness, float(plan.stitch["target_lufs"]), float(plan.stitch["true_peak_dbtp"])
         )
@@ -219,6 +220,21 @@ def build_segment(
         os.chmod(out, 0o644)
         os.replace(out, path)
     return path
+
+
+def _integrated_lufs(meta: dict[str, Any], pcm: np.ndarray, rate: int) -> float:
+    """The chunk's loudness: from its sidecar when synthesis measured it, else measured here
+    (in-process: a segment is on a listener's critical path, an ffmpeg run costs ~0.1 s).
+    ``nan`` when too short to measure, which leaves the gain at 0."""
+    stored = meta.get("integrated_lufs")
+    if stored is None and isinstance(meta.get("loudness"), dict):
+        stored = meta["loudness"].get("integrated_lufs")
+    if isinstance(stored, int | float):
+        return float(stored)
+    try:
+        return float(pyloudnorm.Meter(rate).integrated_loudness(pcm.astype(np.float64) / 32768))
+    except ValueError:  # shorter than one 400 ms measuring block
+        return math.nan
 
 
 def _with_pauses(

@@ -94,7 +94,8 @@ def _security_headers(response: Response) -> Response:
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' https: data:",
-            f"media-src {audio_origins}",
+            # blob: is the MediaSource hls.js plays a narration's stream through
+            f"media-src {audio_origins} blob:",
             f"connect-src {audio_origins}",
             "base-uri 'none'",
             "form-action 'none'",
