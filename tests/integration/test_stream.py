@@ -4,6 +4,7 @@ real eSpeak NG chunks and ffmpeg, through the Flask app."""
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -304,3 +305,43 @@ def test_the_feed_lists_only_finished_mp3s_never_a_stream(
     assert feed.status_code == 200
     assert b"<item>" not in feed.data  # ... but not an episode
     assert b"/stream/" not in feed.data and b".m3u8" not in feed.data
+
+
+def test_nginx_sends_built_segments_from_the_store_and_asks_the_api_for_the_rest(
+    plan: NarrationPlan, settings: Settings, tmp_path: Path
+) -> None:
+    import requests
+
+    from tests.integration.nginx_conf import write_nginx_conf
+    from tests.integration.test_topology import nginx_binary, wait_http
+    from tests.integration.worker_process import free_port, http_server, running
+
+    nginx = nginx_binary()
+    synthesize_chunk(plan, 0, store_of(settings), settings)
+    (segment,) = ready_segments(plan, store_of(settings))
+    with http_server(create_app(settings)) as api:
+        port = free_port()
+        conf = write_nginx_conf(
+            tmp_path / "nginx",
+            port=port,
+            upstream=api.removeprefix("http://"),
+            audio_dir=settings.audio_cache_dir,
+        )
+        args = [nginx, "-e", "stderr", "-p", str(conf.parent), "-c", str(conf), "-g", "daemon off;"]
+        with running(args, dict(os.environ), tmp_path / "nginx.log", "nginx") as process:
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/healthz", process, tmp_path / "nginx.log", "nginx")
+            playlist = requests.get(f"{base}/stream/{plan.narration_key}.m3u8", timeout=10)
+            assert playlist.status_code == 200 and f"{segment.name}.ts" in playlist.text
+            url = f"{base}/stream/{plan.narration_key}/{segment.name}.ts"
+            first = requests.get(url, timeout=30)  # not built yet: the API builds it
+            assert first.status_code == 200 and "X-Request-ID" in first.headers
+            again = requests.get(url, timeout=10)  # now nginx sends it from the store
+            assert again.status_code == 200 and "X-Request-ID" not in again.headers
+            assert again.content == first.content
+            assert again.headers["Content-Type"] == "video/mp2t"
+            assert "immutable" in again.headers["Cache-Control"]
+            missing = requests.get(
+                f"{base}/stream/{plan.narration_key}/1-{'0' * 32}.ts", timeout=10
+            )
+            assert missing.status_code == 404
