@@ -29,10 +29,12 @@ from narration import logs
 from narration.catalog import narrations, session_scope
 from narration.catalog.models import NarrationState
 from narration.errors import NarrationError, PermanentEngineError, TransientEngineError
+from narration.gate import PriorityGate
 from narration.redisconn import client_for, redis_url
 from narration.settings import Settings, get_settings
 from narration.store import AudioStore
 from workers.celery_app import (
+    PRIORITY,
     PUBLISH_HARD_LIMIT_S,
     STITCH_HARD_LIMIT_S,
     STITCH_SOFT_LIMIT_S,
@@ -57,6 +59,28 @@ CATALOG_OUTAGE_RETRY: dict[str, Any] = {
     "retry_jitter": True,
     "retry_kwargs": {"max_retries": 20},
 }
+
+
+OFFLINE_ENGINES = ("espeak", "piper")
+OFFLINE_SLOTS = 2
+"""Chunks an offline engine speaks at once per worker process: eSpeak NG is one lock, Piper
+wants the CPU; two keep the chunk's MP3 encode overlapping the next one's speech."""
+_offline_gates: dict[str, PriorityGate] = {}
+_UNGATED = PriorityGate(1_000_000)
+
+
+def _offline_gate(engine: str) -> PriorityGate:
+    """The process's gate for an offline engine, which lets the most urgent chunk in first
+    (see :mod:`narration.gate`); network engines are not gated."""
+    if engine not in OFFLINE_ENGINES:
+        return _UNGATED
+    return _offline_gates.setdefault(engine, PriorityGate(OFFLINE_SLOTS))
+
+
+def _priority_of(task: Task) -> int:
+    """The Redis priority the task was sent with (0 breaking news ... 9 backfill)."""
+    value = (task.request.delivery_info or {}).get("priority")
+    return int(value) if isinstance(value, int) else PRIORITY["normal"]
 
 
 @lru_cache(maxsize=4)
@@ -98,15 +122,16 @@ def synthesize(
         plan = store.load_plan(narration_key)
         synth_ms: int | None = None
         if store.stored_key(plan, index) is None:
-            started = time.monotonic()
             try:
-                synthesize_chunk(
-                    plan,
-                    index,
-                    store,
-                    settings,
-                    rate_limiter=_rate_limiter(redis_url(settings), settings.tts_rate_limit),
-                )
+                with _offline_gate(plan.primary.engine).hold(_priority_of(self)):
+                    started = time.monotonic()
+                    synthesize_chunk(
+                        plan,
+                        index,
+                        store,
+                        settings,
+                        rate_limiter=_rate_limiter(redis_url(settings), settings.tts_rate_limit),
+                    )
             except TransientEngineError as exc:
                 retries = self.request.retries
                 if retries >= TASK_RETRIES:
