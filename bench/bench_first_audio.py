@@ -7,7 +7,8 @@ The API (Flask, in this process, on loopback), one Celery worker process (thread
 Redis and PostgreSQL, and the gTTS stand-in as its own process (``--latency 0.2
 --latency-per-char 0.001``, the production rate limit of 10 requests/s). The article is the
 seed article (``../shared/corpus/seed``), posted as text to ``POST /v1/narrations``, its title
-changed per run so nothing comes from the cache.
+changed per run, and every chunk is deleted from the store between runs: nothing comes from
+the cache.
 
 Figure: request -> the status has ``stream_url``, its playlist lists a segment and that segment
 is fetched (built on request): what a listener who pressed play waits for. Baseline: request
@@ -51,6 +52,7 @@ def one_run(base: str, engine: str, title: str, text: str) -> tuple[float, float
     """Seconds to first playable audio and to the finished MP3; the number of chunks."""
     session = requests.Session()
     asked = time.perf_counter()
+    marks: dict[str, float] = {}
     posted = session.post(
         f"{base}/v1/narrations",
         json={"text": text, "title": title, "engine": engine},
@@ -58,6 +60,7 @@ def one_run(base: str, engine: str, title: str, text: str) -> tuple[float, float
         timeout=60,
     )
     posted.raise_for_status()
+    marks["accepted"] = time.perf_counter() - asked
     status_url = f"{base}/v1/narrations/{posted.json()['id']}"
     first: float | None = None
     deadline = time.monotonic() + 600
@@ -65,7 +68,10 @@ def one_run(base: str, engine: str, title: str, text: str) -> tuple[float, float
         status = session.get(status_url, timeout=30).json()
         if status["state"] == "failed":
             raise SystemExit(f"the narration failed: {status['error']}")
+        if status["state"] == "running":
+            marks.setdefault("running", time.perf_counter() - asked)
         if first is None and status.get("stream_url"):
+            marks.setdefault("stream_url", time.perf_counter() - asked)
             playlist = session.get(status["stream_url"], timeout=30)
             uris = [ln for ln in playlist.text.splitlines() if ln and not ln.startswith("#")]
             if uris:
@@ -73,13 +79,28 @@ def one_run(base: str, engine: str, title: str, text: str) -> tuple[float, float
                 segment = session.get(segment_url, timeout=30)
                 segment.raise_for_status()
                 first = time.perf_counter() - asked
+                marks["segment"] = first
         if status["state"] == "ready":
             ready = time.perf_counter() - asked
+            print(
+                "    "
+                + ", ".join(f"{k} {v:.2f}" for k, v in marks.items())
+                + f", ready {ready:.2f} s"
+            )
             # A narration can finish between two polls: then its first audio was the MP3.
             return (first if first is not None else ready), ready, int(status["chunks_total"])
         if time.monotonic() > deadline:
             raise SystemExit("the narration took over 600 s")
         time.sleep(POLL_S)
+
+
+def forget_audio(store: Path) -> None:
+    """Drop every chunk, segment and finished file (plans stay), so the next run synthesizes
+    every chunk again rather than finding the body's chunks cached."""
+    for folder in (store / "chunks", store / "segments", store):
+        for path in folder.glob("*.*"):
+            if path.is_file() and path.suffix in (".mp3", ".json", ".vtt", ".ts", ".wav", ".flac"):
+                path.unlink()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             for run in range(args.runs):
                 title = f"Lee and Ishiba meet ({engine} run {run + 1})"
                 first, ready, chunks = one_run(base, engine, title, text)
+                forget_audio(settings.audio_cache_dir)
                 firsts.append(first)
                 readies.append(ready)
             first_s, ready_s = statistics.median(firsts), statistics.median(readies)

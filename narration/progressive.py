@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import os
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -192,7 +193,10 @@ def build_segment(
     ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
     meta = store.chunk_meta(segment.chunk_key)
     rate = chunk_rate(meta)
-    samples = decode(ffmpeg, store.chunk_path(segment.chunk_key), rate)
+    source = store.chunk_path(segment.chunk_key)
+    samples = _read_wav(source, rate)
+    if samples is None:  # MP3, FLAC, ...: ffmpeg finds out which
+        samples = decode(ffmpeg, source, rate)
     expected = int(meta["samples"])
     if samples.size < expected:
         samples = np.concatenate([samples, np.zeros(expected - samples.size, np.int16)])
@@ -220,6 +224,21 @@ def build_segment(
         os.chmod(out, 0o644)
         os.replace(out, path)
     return path
+
+
+def _read_wav(path: Path, rate: int) -> np.ndarray | None:
+    """The samples of a mono 16-bit WAV chunk at ``rate``, read here rather than by starting
+    ffmpeg (a segment is on a listener's critical path); ``None`` for anything else."""
+    with path.open("rb") as fh:
+        if fh.read(4) != b"RIFF":
+            return None
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) != (1, 2, rate):
+                return None
+            return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").copy()
+    except (wave.Error, EOFError):
+        return None
 
 
 def _integrated_lufs(meta: dict[str, Any], pcm: np.ndarray, rate: int) -> float:

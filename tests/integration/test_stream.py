@@ -345,3 +345,29 @@ def test_nginx_sends_built_segments_from_the_store_and_asks_the_api_for_the_rest
                 f"{base}/stream/{plan.narration_key}/1-{'0' * 32}.ts", timeout=10
             )
             assert missing.status_code == 404
+
+
+def test_a_wav_chunk_is_read_in_process_with_the_samples_ffmpeg_would_give(
+    plan: NarrationPlan, settings: Settings
+) -> None:
+    """Chunks may be stored as WAV: their samples are read without starting ffmpeg."""
+    import wave
+
+    from narration.audio import decode
+    from narration.progressive import _read_wav, chunk_rate
+
+    store = store_of(settings)
+    synthesize_chunk(plan, 0, store, settings)
+    key = plan.chunks[0].key
+    rate = chunk_rate(store.chunk_meta(key))
+    samples = decode(find_ffmpeg(None), store.chunk_path(key), rate)
+    wav = store.chunk_path(key).with_suffix(".wav")
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.astype("<i2").tobytes())
+    read = _read_wav(wav, rate)
+    assert read is not None and (read == samples).all()
+    assert _read_wav(store.chunk_path(key), rate) is None  # MP3: left to ffmpeg
+    assert _read_wav(wav, rate * 2) is None  # another rate: left to ffmpeg, which resamples
