@@ -30,12 +30,21 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from narration.jobs import Priority
+    from narration.settings import Settings
+    from narration.store import AudioStore
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.report import Figure, write_result  # noqa: E402
 from bench.services import catalog, gtts_stand_in, leased_redis, workdir  # noqa: E402
+from narration.article import Article  # noqa: E402
 
 PLACES = ["harbour", "market", "station", "library", "stadium", "hospital", "museum", "airport"]
 SENTENCES = [
@@ -48,10 +57,8 @@ SENTENCES = [
 COMMAND = ".venv/bin/python bench/bench_throughput.py"
 
 
-def article(tag: str, number: int, paragraphs: int) -> object:
+def article(tag: str, number: int, paragraphs: int) -> Article:
     """A short distinct article: no two share a chunk, so nothing comes from the cache."""
-    from narration.article import Article
-
     place = PLACES[number % len(PLACES)]
     texts = [
         SENTENCES[p % len(SENTENCES)].format(Tag=tag.capitalize(), n=number, place=place)
@@ -62,7 +69,15 @@ def article(tag: str, number: int, paragraphs: int) -> object:
     )
 
 
-def submit(settings, store, celery, item, *, engine: str, priority: str) -> str:  # type: ignore[no-untyped-def]
+def submit(
+    settings: Settings,
+    store: AudioStore,
+    celery: Celery,
+    item: Article,
+    *,
+    engine: str,
+    priority: Priority,
+) -> str:
     from narration.jobs import request_narration
     from workers.dispatch import enqueue
 
@@ -72,7 +87,7 @@ def submit(settings, store, celery, item, *, engine: str, priority: str) -> str:
         item,
         source="bench",
         engine=engine,
-        priority=priority,  # type: ignore[arg-type]
+        priority=priority,
     )
     row = requested.narration
     if requested.start:
@@ -111,7 +126,7 @@ def wait_final(url: str, ids: Sequence[str], timeout: float) -> None:
         time.sleep(0.1)
 
 
-def in_process_rate(settings, engine: str, count: int, paragraphs: int) -> float:  # type: ignore[no-untyped-def]
+def in_process_rate(settings: Settings, engine: str, count: int, paragraphs: int) -> float:
     """Articles per minute narrated one after another in this process."""
     from narration.pipeline import synthesize_missing
     from narration.plan import plan_narration
@@ -124,7 +139,7 @@ def in_process_rate(settings, engine: str, count: int, paragraphs: int) -> float
     for n in range(count):
         script = build_script(
             article(f"alone-{engine}", n, paragraphs), source="bench", settings=settings
-        )  # type: ignore[arg-type]
+        )
         plan = plan_narration(script, settings, engine=engine)
         store.save_plan(plan)
         synthesize_missing(plan, store, settings)
@@ -132,7 +147,14 @@ def in_process_rate(settings, engine: str, count: int, paragraphs: int) -> float
     return count * 60 / (time.perf_counter() - started)
 
 
-def workers_rate(settings, store, celery, engine: str, count: int, paragraphs: int) -> float:  # type: ignore[no-untyped-def]
+def workers_rate(
+    settings: Settings,
+    store: AudioStore,
+    celery: Celery,
+    engine: str,
+    count: int,
+    paragraphs: int,
+) -> float:
     started = time.perf_counter()
     ids = [
         submit(
@@ -162,7 +184,9 @@ class Breaking:
     chunks: int
 
 
-def one_breaking(settings, store, celery, tag: str, number: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def one_breaking(
+    settings: Settings, store: AudioStore, celery: Celery, tag: str, number: int
+) -> tuple[float, float]:
     """Seconds from a high-priority request to its first chunk task starting, and to its first
     chunk being stored (what a listener waits for)."""
     from narration.catalog import Narration, session_scope
@@ -188,7 +212,9 @@ def one_breaking(settings, store, celery, tag: str, number: int) -> tuple[float,
         time.sleep(0.005)
 
 
-def breaking_news(settings, store, celery, backfill: int, breaking: int) -> Breaking:  # type: ignore[no-untyped-def]
+def breaking_news(
+    settings: Settings, store: AudioStore, celery: Celery, backfill: int, breaking: int
+) -> Breaking:
     from sqlalchemy import select
 
     from narration.catalog import NarrationChunk, session_scope

@@ -74,22 +74,30 @@ class Segment:
         return (self.end - self.start) / SEGMENT_RATE
 
 
-def chunk_rate(meta: dict[str, Any]) -> int:
+def _field(record: Any, name: str, default: Any = None) -> Any:
+    """A field of a sidecar or of the plan's stitch settings, whether stored as a plain dict or
+    as a typed record."""
+    if isinstance(record, dict):
+        return record.get(name, default)
+    return getattr(record, name, default)
+
+
+def chunk_rate(meta: Any) -> int:
     """The sample rate a chunk's sidecar counts its samples in."""
-    return int(meta.get("sample_rate") or meta.get("rate") or CHUNK_RATE)
+    return int(_field(meta, "sample_rate") or _field(meta, "rate") or CHUNK_RATE)
 
 
 def _pause_samples(plan: NarrationPlan, hint: str, rate: int) -> int:
-    return rate * int(plan.stitch["pauses_ms"][hint]) // 1000
+    return rate * int(_field(plan.stitch, "pauses_ms")[hint]) // 1000
 
 
-def _chunk_span(plan: NarrationPlan, index: int, meta: dict[str, Any]) -> Fraction:
+def _chunk_span(plan: NarrationPlan, index: int, meta: Any) -> Fraction:
     """Seconds the chunk takes in the stitched file: its parts and the pauses the stitcher puts
     after each (none after the narration's last part)."""
     rate = chunk_rate(meta)
     chunk = plan.chunks[index]
     last = index == len(plan.chunks) - 1
-    samples = int(meta["samples"])
+    samples = int(_field(meta, "samples"))
     for j, part in enumerate(chunk.parts):
         if not last or j < len(chunk.parts) - 1:
             samples += _pause_samples(plan, part.pause, rate)
@@ -129,8 +137,8 @@ def _digest(plan: NarrationPlan, index: int, key: str, start: int, end: int) -> 
         "last": index == len(plan.chunks) - 1,
         "start": start,
         "end": end,
-        "target_lufs": plan.stitch["target_lufs"],
-        "true_peak_dbtp": plan.stitch["true_peak_dbtp"],
+        "target_lufs": _field(plan.stitch, "target_lufs"),
+        "true_peak_dbtp": _field(plan.stitch, "true_peak_dbtp"),
         "codec": ["aac", SEGMENT_RATE, SEGMENT_BITRATE_KBPS, TS_BASE],
     }
     blob = json.dumps(material, sort_keys=True, separators=(",", ":"))
@@ -197,7 +205,7 @@ def build_segment(
     samples = _read_wav(source, rate)
     if samples is None:  # MP3, FLAC, ...: ffmpeg finds out which
         samples = decode(ffmpeg, source, rate)
-    expected = int(meta["samples"])
+    expected = int(_field(meta, "samples"))
     if samples.size < expected:
         samples = np.concatenate([samples, np.zeros(expected - samples.size, np.int16)])
     pcm = _with_pauses(plan, segment.index, samples[:expected], meta, rate)
@@ -208,7 +216,9 @@ def build_segment(
         pcm_args = ["-f", "s16le", "-ar", str(rate), "-ac", "1"]
         loudness = Loudness(_integrated_lufs(meta, pcm, rate), math.nan)
         norm = plan_normalization(
-            loudness, float(plan.stitch["target_lufs"]), float(plan.stitch["true_peak_dbtp"])
+            loudness,
+            float(_field(plan.stitch, "target_lufs")),
+            float(_field(plan.stitch, "true_peak_dbtp")),
         )
         length = segment.end - segment.start
         chain = (
@@ -241,13 +251,13 @@ def _read_wav(path: Path, rate: int) -> np.ndarray | None:
         return None
 
 
-def _integrated_lufs(meta: dict[str, Any], pcm: np.ndarray, rate: int) -> float:
-    """The chunk's loudness: from its sidecar when synthesis measured it, else measured here
-    (in-process: a segment is on a listener's critical path, an ffmpeg run costs ~0.1 s).
-    ``nan`` when too short to measure, which leaves the gain at 0."""
-    stored = meta.get("integrated_lufs")
-    if stored is None and isinstance(meta.get("loudness"), dict):
-        stored = meta["loudness"].get("integrated_lufs")
+def _integrated_lufs(meta: Any, pcm: np.ndarray, rate: int) -> float:
+    """The chunk's loudness: from its sidecar when synthesis measured it as one figure, else
+    measured here (in-process: a segment is on a listener's critical path, an ffmpeg run
+    costs ~0.1 s). ``nan`` when too short to measure, which leaves the gain at 0."""
+    stored = _field(meta, "integrated_lufs")
+    if stored is None and _field(meta, "loudness") is not None:
+        stored = _field(_field(meta, "loudness"), "integrated_lufs")
     if isinstance(stored, int | float):
         return float(stored)
     try:
@@ -257,11 +267,11 @@ def _integrated_lufs(meta: dict[str, Any], pcm: np.ndarray, rate: int) -> float:
 
 
 def _with_pauses(
-    plan: NarrationPlan, index: int, samples: np.ndarray, meta: dict[str, Any], rate: int
+    plan: NarrationPlan, index: int, samples: np.ndarray, meta: Any, rate: int
 ) -> np.ndarray:
     """The chunk's parts with the stitcher's pauses between and after them."""
     chunk = plan.chunks[index]
-    lengths = [int(n) for n in meta.get("parts") or [samples.size]]
+    lengths = [int(n) for n in _field(meta, "parts") or [samples.size]]
     if len(lengths) != len(chunk.parts):
         lengths = [samples.size] + [0] * (len(chunk.parts) - 1)
     last = index == len(plan.chunks) - 1

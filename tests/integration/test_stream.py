@@ -348,7 +348,7 @@ def test_nginx_sends_built_segments_from_the_store_and_asks_the_api_for_the_rest
 
 
 def test_a_wav_chunk_is_read_in_process_with_the_samples_ffmpeg_would_give(
-    plan: NarrationPlan, settings: Settings
+    plan: NarrationPlan, settings: Settings, tmp_path: Path
 ) -> None:
     """Chunks may be stored as WAV: their samples are read without starting ffmpeg."""
     import wave
@@ -361,7 +361,7 @@ def test_a_wav_chunk_is_read_in_process_with_the_samples_ffmpeg_would_give(
     key = plan.chunks[0].key
     rate = chunk_rate(store.chunk_meta(key))
     samples = decode(find_ffmpeg(None), store.chunk_path(key), rate)
-    wav = store.chunk_path(key).with_suffix(".wav")
+    wav = tmp_path / "chunk.wav"
     with wave.open(str(wav), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -369,5 +369,7 @@ def test_a_wav_chunk_is_read_in_process_with_the_samples_ffmpeg_would_give(
         out.writeframes(samples.astype("<i2").tobytes())
     read = _read_wav(wav, rate)
     assert read is not None and (read == samples).all()
-    assert _read_wav(store.chunk_path(key), rate) is None  # MP3: left to ffmpeg
     assert _read_wav(wav, rate * 2) is None  # another rate: left to ffmpeg, which resamples
+    other = tmp_path / "chunk.mp3"
+    other.write_bytes(b"ID3\x04" + bytes(64))
+    assert _read_wav(other, rate) is None  # not WAV: left to ffmpeg
