@@ -5,7 +5,8 @@ offline engine is different: eSpeak NG holds one process-wide lock (the library 
 state) and Piper wants the CPU, so the threads queue for it, and a lock lets them in in no
 particular order. Behind an archive backfill, a breaking-news chunk that Redis handed over
 first would still wait behind every backfill chunk already queued in the process. Through the
-gate it waits for the chunks being spoken at most.
+gate it waits for the chunks being spoken at most; and a narration's first chunk (its stream
+starts with it) goes before other narrations' later chunks of the same priority.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ class PriorityGate:
             raise ValueError("a gate needs at least one slot")
         self.slots = slots
         self._inside = 0
-        self._queue: list[tuple[int, int]] = []
+        self._queue: list[tuple[int, int, int]] = []
         self._arrivals = itertools.count()
         self._changed = threading.Condition()
 
     @contextmanager
-    def hold(self, priority: int) -> Iterator[None]:
-        """Wait for a slot; ``priority`` as Celery's on Redis: 0 is the most urgent. Equal
-        priorities go in the order they came."""
-        ticket = (priority, next(self._arrivals))
+    def hold(self, priority: int, rank: int = 0) -> Iterator[None]:
+        """Wait for a slot; ``priority`` as Celery's on Redis: 0 is the most urgent. Within a
+        priority, a lower ``rank`` goes first (a narration's first chunk, which a listener
+        waits for, before others' later chunks), then the order of arrival."""
+        ticket = (priority, rank, next(self._arrivals))
         with self._changed:
             heapq.heappush(self._queue, ticket)
             while self._inside >= self.slots or self._queue[0] != ticket:

@@ -123,7 +123,8 @@ def synthesize(
         synth_ms: int | None = None
         if store.stored_key(plan, index) is None:
             try:
-                with _offline_gate(plan.primary.engine).hold(_priority_of(self)):
+                gate = _offline_gate(plan.primary.engine)
+                with gate.hold(_priority_of(self), rank=0 if index == 0 else 1):
                     started = time.monotonic()
                     synthesize_chunk(
                         plan,

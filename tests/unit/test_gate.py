@@ -73,3 +73,31 @@ def test_never_more_inside_than_its_slots() -> None:
 def test_a_gate_needs_a_slot() -> None:
     with pytest.raises(ValueError):
         PriorityGate(0)
+
+
+def test_within_a_priority_first_chunks_go_before_later_ones() -> None:
+    gate = PriorityGate(1)
+    entered: list[str] = []
+    release = threading.Event()
+
+    def holder() -> None:
+        with gate.hold(3):
+            entered.append("holder")
+            release.wait(10)
+
+    def waiter(name: str, rank: int) -> None:
+        with gate.hold(3, rank=rank):
+            entered.append(name)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    wait_for(lambda: entered == ["holder"], "the holder to enter")
+    for n, (name, rank) in enumerate([("a-chunk-5", 1), ("a-chunk-6", 1), ("b-chunk-0", 0)]):
+        thread = threading.Thread(target=waiter, args=(name, rank))
+        thread.start()
+        threads.append(thread)
+        wait_for(lambda n=n: gate.waiting() == n + 1, f"{name} to queue")
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert entered == ["holder", "b-chunk-0", "a-chunk-5", "a-chunk-6"]
