@@ -1,4 +1,4 @@
-"""What a request needs from the app: its settings, catalog URL and audio store."""
+"""What a request needs from the app: its settings, catalog URL, audio store and job queue."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from flask import current_app
 from narration.settings import Settings
 
 if TYPE_CHECKING:
+    from narration.queue import JobQueue
     from narration.store import AudioStore
 
 SETTINGS_KEY = "narrator.settings"
+QUEUE_KEY = "narrator.queue"
 
 
 def current_settings() -> Settings:
@@ -27,3 +29,15 @@ def audio_store() -> AudioStore:
     from narration.store import AudioStore
 
     return AudioStore(current_settings().audio_cache_dir)
+
+
+def job_queue() -> JobQueue:
+    """The app's job queue (Celery on the configured Redis), made on first use."""
+    queue: JobQueue | None = current_app.extensions.get(QUEUE_KEY)
+    if queue is None:
+        from workers.celery_app import create_celery
+        from workers.dispatch import CeleryJobQueue
+
+        queue = CeleryJobQueue(create_celery(current_settings(), sender_only=True))
+        current_app.extensions[QUEUE_KEY] = queue
+    return queue

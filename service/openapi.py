@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from narration.failures import Category
 from service.context import current_settings
 
 bp = Blueprint("openapi", __name__)
@@ -157,7 +158,15 @@ SCHEMAS: dict[str, Any] = {
             "engine": {"type": "string"},
             "voice": {"type": ["string", "null"]},
             "lang": {"type": "string"},
-            "error": {"type": ["string", "null"]},
+            "error": {
+                "type": ["string", "null"],
+                "description": "Why it failed, in plain words a newsroom can act on.",
+            },
+            "error_category": {
+                "type": ["string", "null"],
+                "enum": [*(category.value for category in Category), None],
+                "description": "The kind of failure, for programs.",
+            },
             "narration_key": {"type": "string"},
             "priority": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},

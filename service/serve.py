@@ -189,7 +189,7 @@ def worker_command(concurrency: int) -> list[str]:
     """A Celery worker with a thread pool: synthesis waits on the network, threads overlap it."""
     return [
         sys.executable, "-m", "celery",
-        "--app", "workers.celery_app",
+        "--app", "workers.main",
         "--quiet",  # no banner: it would bury the service's own
         "worker",
         "--pool", "threads",
@@ -233,14 +233,10 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
             redis_url = redis.url
             env["NARRATOR_REDIS_URL"] = redis_url
             log.info("embedded Redis on %s (data in %s)", redis.socket_path, redis.data_dir)
+        # The API here takes these settings; the worker child reads the same from ``env``.
         settings = settings.model_copy(
             update={"redis_url": redis_url, "audio_cache_dir": audio_dir}
         )
-        # The API in this process and anything that reads the environment see the same values.
-        os.environ.update(
-            {k: env[k] for k in ("NARRATOR_REDIS_URL", "NARRATOR_AUDIO_CACHE_DIR") if k in env}
-        )
-        get_settings.cache_clear()
 
         from narration.catalog import upgrade_to_head
         from service.app import create_app
