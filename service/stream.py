@@ -50,7 +50,7 @@ def _plan(narration_key: str) -> NarrationPlan:
         raise ApiError(404, "no such stream", field="narration_key")
     try:
         return audio_store().load_plan(narration_key)
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # ValueError: a plan of an older format
         raise ApiError(404, "no such stream", field="narration_key") from None
 
 
