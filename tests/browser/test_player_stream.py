@@ -123,6 +123,8 @@ def test_the_stream_plays_before_the_mp3_exists_then_the_mp3_takes_over(
     page.wait_for(f"{AUDIO}.currentTime > 1.0", what="the stream to play")
     assert not page.js(f"{AUDIO}.src").endswith(".mp3")
     assert "narrated so far" in page.js("document.getElementById('status').textContent")
+    shot = page.screenshot(site[1].audio_cache_dir.parent / f"player-streaming-{engine}.png")
+    print(f"screenshot: {shot}")
     assert page.js(f"{AUDIO}.error") is None
 
     # The rest is synthesized and stitched; the catalog says ready; the player moves over.
