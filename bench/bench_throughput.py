@@ -78,23 +78,15 @@ def submit(
     engine: str,
     priority: Priority,
 ) -> str:
-    from narration.jobs import request_narration
-    from workers.dispatch import enqueue
+    """Ask for the narration and send its job, as the API does."""
+    from narration.jobs import request_narration, start_job
+    from workers.dispatch import CeleryJobQueue
 
     requested = request_narration(
-        settings,
-        store,
-        item,
-        source="bench",
-        engine=engine,
-        priority=priority,
+        settings, store, item, source="bench", engine=engine, priority=priority
     )
+    start_job(settings, store, CeleryJobQueue(celery), requested, priority)
     row = requested.narration
-    if requested.start:
-        enqueue(
-            celery, row.id, row.narration_key, requested.missing,
-            attempt=row.attempts, priority=priority,
-        )  # fmt: skip
     return row.id
 
 
