@@ -26,6 +26,7 @@ from narration.sources import ArticleNotFound, ArticleSourceError
 from service.auth import write_access
 from service.context import audio_store, current_settings, job_queue
 from service.errors import ApiError
+from service.stream import stream_url_if_playable
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -66,7 +67,13 @@ def base_url() -> str:
 
 
 def status_json(row: Narration) -> dict[str, Any]:
-    return narrations.status(row, base_url=base_url())
+    body = narrations.status(row, base_url=base_url())
+    # Where to listen while it is made: the growing HLS playlist, once its first chunk exists.
+    unfinished = row.state in (NarrationState.QUEUED, NarrationState.RUNNING)
+    body["stream_url"] = (
+        stream_url_if_playable(base_url(), row.narration_key) if unfinished else None
+    )
+    return body
 
 
 def json_object(*, required: bool) -> dict[str, Any]:

@@ -142,6 +142,12 @@ SCHEMAS: dict[str, Any] = {
             "audio_url": {"type": ["string", "null"]},
             "transcript_url": {"type": ["string", "null"]},
             "manifest_url": {"type": ["string", "null"]},
+            "stream_url": {
+                "type": ["string", "null"],
+                "description": "While queued or running, once the first chunk exists: an HLS "
+                "playlist of the chunks made so far, growing until complete. Null otherwise; "
+                "play audio_url once ready.",
+            },
             "current_audio_url": {
                 "type": ["string", "null"],
                 "description": "The audio served now (the previous version while this one is "
@@ -399,6 +405,61 @@ PATHS: dict[str, Any] = {
                 "401": _problem("Key-only audio without a valid key."),
                 "404": _problem("No such file."),
                 "416": _problem("Range not satisfiable."),
+            },
+        },
+    },
+    "/stream/{narration_key}.m3u8": {
+        "parameters": [
+            {
+                "name": "narration_key",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{16,64}$"},
+            }
+        ],
+        "get": {
+            "summary": "HLS playlist (EVENT) of a narration's chunks made so far; "
+            "#EXT-X-ENDLIST once all are there.",
+            "operationId": "getStreamPlaylist",
+            "responses": {
+                "200": {
+                    "description": "The playlist; not cached until complete.",
+                    "content": {"application/vnd.apple.mpegurl": {}},
+                },
+                "401": _problem("Key-only audio without a valid key."),
+                "404": _problem("No such narration plan."),
+            },
+        },
+    },
+    "/stream/{narration_key}/{segment}.ts": {
+        "parameters": [
+            {
+                "name": "narration_key",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{16,64}$"},
+            },
+            {
+                "name": "segment",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9]{1,6}-[0-9a-f]{32}$"},
+            },
+        ],
+        "get": {
+            "summary": "One segment of the stream: a chunk as AAC in MPEG-TS (immutable).",
+            "operationId": "getStreamSegment",
+            "parameters": [
+                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "Cache-Control: public, max-age=31536000, immutable.",
+                    "content": {"video/mp2t": {}},
+                },
+                "304": {"description": "Not modified (ETag matched)."},
+                "401": _problem("Key-only audio without a valid key."),
+                "404": _problem("No such segment, or its chunk is not synthesized yet."),
             },
         },
     },
