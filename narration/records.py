@@ -68,6 +68,9 @@ class ChunkLoudness(Record):
     """Per part, the sample peak of every 10 ms (full scale 1.0)."""
     true_peak: float
     """The chunk's largest absolute value, 4x oversampled (full scale 1.0)."""
+    integrated_lufs: float | None = None
+    """The chunk's own integrated loudness (``None``: too quiet or short to gate), for whoever
+    plays a chunk alone (progressive segments)."""
 
 
 class ChunkSidecar(Record):

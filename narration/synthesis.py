@@ -9,6 +9,7 @@ chunk's loudness measurement, so the stitch neither decodes nor measures: it enc
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -20,7 +21,7 @@ from narration.chunks import Chunk, Voice
 from narration.engines import AutoEngine, get_engine
 from narration.engines.base import Engine
 from narration.errors import EngineError, EngineUnreachable, TransientEngineError
-from narration.loudness import measure_blocks
+from narration.loudness import integrated_lufs, measure_blocks
 from narration.plan import NarrationPlan
 from narration.ratelimit import RateLimiter
 from narration.records import ChunkLoudness, ChunkSidecar
@@ -134,10 +135,15 @@ def _speak_and_store(
             energy=[_rounded(e) for e, _ in measured],
             peak=[_rounded(p) for _, p in measured],
             true_peak=max([float(p.max()) for _, p in measured if p.size] + [0.0]),
+            integrated_lufs=_finite(integrated_lufs(np.concatenate([e for e, _ in measured]))),
         ),
     )
     store.save_chunk(key, wav_bytes(samples, CHUNK_RATE), meta)
     return ChunkResult(key, voice.engine, False)
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None
 
 
 def _rounded(values: np.ndarray) -> list[float]:
