@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-EngineName = Literal["gtts", "espeak", "piper", "auto"]
+from narration.vocabulary import MAX_WAIT_S, EngineName
+
+__all__ = ["EngineName", "Settings", "get_settings"]
 
 
 def _split_csv(value: object) -> object:
@@ -94,6 +96,13 @@ class Settings(BaseSettings):
     with ``X-Accel-Redirect`` and lets nginx send the file. ``None``: Flask sends the file."""
     audio_requires_key: bool = False
     """Audio only for holders of an API key (Bearer header or ``?key=``), e.g. subscriber-only."""
+    max_wait_s: float = Field(default=MAX_WAIT_S, ge=0, le=MAX_WAIT_S)
+    """Longest ``?wait=`` an on-demand narration request may hold its connection for."""
+    min_free_mb: int = Field(default=500, ge=0)
+    """Free space the audio store needs: below it ``/readyz`` reports the store as full."""
+    proxy_hops: int = Field(default=0, ge=0)
+    """Reverse proxies in front of the app (nginx: 1) whose ``X-Forwarded-*`` headers are
+    trusted for the client's host, scheme and address; 0: none, the headers are ignored."""
     worker_concurrency: int = 8
     """Threads per worker process; synthesis calls are network-bound, so they overlap."""
     log_level: str = "INFO"

@@ -7,41 +7,39 @@ the Celery job through ``workers.dispatch``. Every write needs an API key (``ser
 from __future__ import annotations
 
 import json
-import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import Celery
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
+from pydantic import BaseModel, ValidationError
 
-from narration import logs
+from narration import contract, languages, logs
 from narration.article import Article as ParsedArticle
 from narration.catalog import articles, narrations, session_scope
 from narration.catalog.models import Narration, NarrationState
 from narration.errors import NarrationError, UnreadableArticle
-from narration.jobs import PRIORITIES, Priority, Requested, request_narration
+from narration.jobs import Requested, request_narration
 from narration.scripting import build_script, parse_article
 from narration.settings import Settings
 from narration.sources import ArticleNotFound, ArticleSourceError, pull_article
+from narration.vocabulary import ARTICLE_ID, NARRATION_ID, Priority
 from service.auth import write_access
 from service.context import audio_store, current_settings
 from service.errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
-ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-NARRATION_ID = re.compile(r"[0-9a-f]{32}")
-ENGINES = ("gtts", "espeak", "piper", "auto")
-MAX_WAIT_S = 30
 WAIT_POLL_S = 0.25
-MAX_BATCH = 1000
 CELERY_KEY = "narrator.celery"
 WEB_REDIS_RETRIES = 2
 WEB_REDIS_CONNECT_TIMEOUT_S = 3.0
 LOST_JOB_GRACE_S = 120
 """A job sent this recently may still be on its way to Redis: never taken for lost."""
 
+
+M = TypeVar("M", bound=BaseModel)
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -73,6 +71,21 @@ def base_url() -> str:
 
 def status_json(row: Narration) -> dict[str, Any]:
     return narrations.status(row, base_url=base_url())
+
+
+def answer(model: type[BaseModel], data: dict[str, Any], status: int = 200) -> Response:
+    """``data`` as ``model`` declares it: the answer cannot drift from the document."""
+    body = model.model_validate(data).model_dump(mode="json")
+    return Response(current_app.json.dumps(body), status=status, mimetype="application/json")
+
+
+def checked(model: type[M], data: dict[str, Any], *, whole: str = "body") -> M:
+    """``data`` validated by ``model``; a 400 naming the field (``whole``: the object)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        field, message = contract.first_error(exc)
+        raise ApiError(400, message, field=field or whole) from None
 
 
 def celery_app() -> Celery:
@@ -120,36 +133,26 @@ def json_object(*, required: bool) -> dict[str, Any]:
     return obj
 
 
-def _optional_str(obj: dict[str, Any], name: str, max_len: int) -> str | None:
-    value = obj.get(name, request.args.get(name))
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > max_len:
-        raise ApiError(400, f"{name} must be a string of at most {max_len} characters", field=name)
-    return value.strip()
+def with_query_options(obj: dict[str, Any]) -> dict[str, Any]:
+    """The body's fields over the narration options of the query string (the body wins)."""
+    query = {name: request.args[name] for name in contract.OPTION_NAMES if name in request.args}
+    return {**query, **obj}
 
 
-def narration_options(obj: dict[str, Any], *, default_priority: Priority) -> dict[str, Any]:
-    """engine, voice, lang, priority and callback_url from a JSON body or the query string."""
-    engine = _optional_str(obj, "engine", 16)
-    if engine is not None and engine not in ENGINES:
-        raise ApiError(400, f"engine must be one of {', '.join(ENGINES)}", field="engine")
-    lang = _optional_str(obj, "lang", 35)
-    if lang is not None and not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", lang):
-        raise ApiError(400, "lang must be a BCP 47 language tag such as en or zh-TW", field="lang")
-    priority = _optional_str(obj, "priority", 8) or default_priority
-    if priority not in PRIORITIES:
-        raise ApiError(400, f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
-    callback_url = _optional_str(obj, "callback_url", 2048)
+def narration_options(
+    options: contract.NarrationOptions, *, default_priority: Priority
+) -> dict[str, Any]:
+    """What ``request_narration`` takes from validated options."""
+    callback_url = options.callback_url
     if callback_url is not None:
         from narration.webhooks import validate_callback_url
 
         callback_url = validate_callback_url(callback_url, hosts=current_settings().webhook_hosts)
     return {
-        "engine": engine,
-        "voice": _optional_str(obj, "voice", 64),
-        "lang": lang,
-        "priority": priority,
+        "engine": options.engine,
+        "voice": options.voice.strip() if options.voice else None,
+        "lang": languages.normalize(options.lang) if options.lang else None,
+        "priority": options.priority or default_priority,
         "callback_url": callback_url,
     }
 
@@ -284,9 +287,9 @@ def article_json(article_id: str) -> dict[str, Any]:
 
 def narration_response(row: Narration, location: str) -> Response:
     """200 with the status when the audio is ready (or failed for good), else 202 + Location."""
-    response = jsonify(status_json(row))
-    if row.state in (NarrationState.QUEUED, NarrationState.RUNNING):
-        response.status_code = 202
+    unfinished = row.state in (NarrationState.QUEUED, NarrationState.RUNNING)
+    response = answer(contract.NarrationStatus, status_json(row), 202 if unfinished else 200)
+    if unfinished:
         response.headers["Location"] = location
     return response
 
@@ -337,15 +340,14 @@ def put_article(article_id: str) -> Response:
             source="pushed",
             script=script,
         )
-    response = jsonify(article_json(article_id))
-    response.status_code = 200 if existed else 201
+    response = answer(contract.ArticleAnswer, article_json(article_id), 200 if existed else 201)
     response.headers["Location"] = url_for(".get_article", article_id=article_id)
     return response
 
 
 @bp.get("/articles/<path:article_id>")
 def get_article(article_id: str) -> Response:
-    return jsonify(article_json(checked_article_id(article_id)))
+    return answer(contract.ArticleAnswer, article_json(checked_article_id(article_id)))
 
 
 @bp.post("/articles/<path:article_id>/narration")
@@ -353,7 +355,8 @@ def get_article(article_id: str) -> Response:
 def post_article_narration(article_id: str) -> Response:
     """Queue the article's narration (one job however often or concurrently asked)."""
     article_id = checked_article_id(article_id)
-    options = narration_options(json_object(required=False), default_priority="normal")
+    body = checked(contract.NarrationOptions, with_query_options(json_object(required=False)))
+    options = narration_options(body, default_priority="normal")
     requested = narrate_article(article_id, options)
     return narration_response(
         requested.narration, url_for(".get_article_narration", article_id=article_id)
@@ -374,7 +377,7 @@ def get_article_narration(article_id: str) -> Response:
         raise ApiError(404, f"article {article_id!r} has not been narrated", field="id")
     body = status_json(latest)
     body["current_audio_url"] = status_json(current)["audio_url"] if current else None
-    response = jsonify(body)
+    response = answer(contract.ArticleNarrationStatus, body)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -396,50 +399,61 @@ def get_article_audio(article_id: str) -> Response:
 # --- on-demand and batch -----------------------------------------------------------------------
 
 
-def _on_demand_article(obj: dict[str, Any]) -> ParsedArticle:
+def _on_demand_article(body: contract.OnDemandRequest | None) -> ParsedArticle:
+    """The article of a text or HTML body, or of a JSON request's ``text`` or ``html``."""
     settings = current_settings()
-    if request.mimetype in ("text/plain", "text/html"):
+    if body is None:
         return parse_article(
             checked_size(request.get_data(), "body"),
             content_type=request.content_type,
             max_bytes=settings.max_article_bytes,
         )
-    text, html = obj.get("text"), obj.get("html")
-    if (text is None) == (html is None):
-        raise ApiError(400, "send exactly one of text and html", field="text")
-    title = _optional_str(obj, "title", 500)
-    source = text if text is not None else html
-    name = "text" if text is not None else "html"
-    if not isinstance(source, str) or not source.strip():
-        raise ApiError(400, f"{name} must be a non-empty string", field=name)
+    name, source = ("text", body.text) if body.text is not None else ("html", body.html)
+    assert source is not None  # the model holds exactly one of them
     if len(source.encode()) > settings.max_article_bytes:
         raise ApiError(
             413, f"{name} is over the limit of {settings.max_article_bytes} bytes", field=name
         )
-    if text is not None:
+    if body.text is not None:
         article = ParsedArticle(form="text", body_text=source)
     else:
         article = parse_article(source.encode(), content_type="text/html; charset=utf-8")
-    if title:
-        article.title = title
+    if body.title and body.title.strip():
+        article.title = body.title.strip()
     return article
+
+
+def checked_wait() -> float:
+    """``?wait=``: seconds, at most ``NARRATOR_MAX_WAIT_S``, to hold the answer for the audio."""
+    limit = current_settings().max_wait_s
+    seconds = 0.0
+    raw = request.args.get("wait")
+    if raw is not None:
+        try:
+            seconds = float(raw)
+        except ValueError:
+            raise ApiError(400, "wait must be a number of seconds", field="wait") from None
+    if not 0 <= seconds <= limit:  # also refuses nan
+        raise ApiError(400, f"wait must be between 0 and {limit:g} seconds", field="wait")
+    return seconds
 
 
 @bp.post("/narrations")
 @write_access
 def post_narrations() -> Response:
-    """Narrate posted text or HTML; with ``?wait=N`` (N ≤ 30) answer when ready or after N s."""
-    raw_wait = request.args.get("wait", "0")
+    """Narrate posted text or HTML; with ``?wait=N`` answer when ready or after N s."""
+    wait = checked_wait()
+    body: contract.OnDemandRequest | None = None
+    if request.mimetype in ("text/plain", "text/html"):
+        options = narration_options(
+            checked(contract.NarrationOptions, with_query_options({})), default_priority="high"
+        )
+    else:
+        obj = with_query_options(json_object(required=True))
+        body = checked(contract.OnDemandRequest, obj, whole="text")
+        options = narration_options(body, default_priority="high")
     try:
-        wait = float(raw_wait)
-    except ValueError:
-        raise ApiError(400, "wait must be a number of seconds", field="wait") from None
-    if not 0 <= wait <= MAX_WAIT_S:
-        raise ApiError(400, f"wait must be between 0 and {MAX_WAIT_S} seconds", field="wait")
-    obj = {} if request.mimetype in ("text/plain", "text/html") else json_object(required=True)
-    options = narration_options(obj, default_priority="high")
-    try:
-        article = _on_demand_article(obj)
+        article = _on_demand_article(body)
     except UnreadableArticle as exc:
         raise ApiError(422, str(exc), field=exc.field or "text") from exc
     requested = request_narration(
@@ -465,7 +479,7 @@ def get_narration(narration_id: str) -> Response:
             row = narrations.get(session, narration_id)
     if row is None:
         raise ApiError(404, f"no narration {narration_id!r}", field="id")
-    response = jsonify(status_json(row))
+    response = answer(contract.NarrationStatus, status_json(row))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -474,18 +488,10 @@ def get_narration(narration_id: str) -> Response:
 @write_access
 def post_narrations_batch() -> Response:
     """Queue many articles at once (an archive backfill): low priority unless told otherwise."""
-    obj = json_object(required=True)
-    ids = obj.get("ids")
-    if not isinstance(ids, list) or not ids:
-        raise ApiError(400, "ids must be a non-empty list of article IDs", field="ids")
-    if len(ids) > MAX_BATCH:
-        raise ApiError(400, f"at most {MAX_BATCH} ids per batch", field="ids")
-    for position, article_id in enumerate(ids):
-        if not isinstance(article_id, str) or not ARTICLE_ID.fullmatch(article_id):
-            raise ApiError(400, "not a valid article ID", field=f"ids[{position}]")
-    options = narration_options(obj, default_priority="low")
+    body = checked(contract.BatchRequest, with_query_options(json_object(required=True)))
+    options = narration_options(body, default_priority="low")
     results: list[dict[str, Any]] = []
-    for article_id in dict.fromkeys(ids):
+    for article_id in dict.fromkeys(body.ids):
         try:
             requested = narrate_article(article_id, options)
         except ApiError as exc:
@@ -504,8 +510,4 @@ def post_narrations_batch() -> Response:
                 "status_url": url_for(".get_article_narration", article_id=article_id),
             }
         )
-    return Response(
-        response=current_app.json.dumps({"results": results}),
-        status=202,
-        mimetype="application/json",
-    )
+    return answer(contract.BatchAnswer, {"results": results}, 202)
