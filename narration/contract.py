@@ -9,10 +9,13 @@ validation and in the answers.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -36,6 +39,14 @@ Lang = Annotated[
           "as their current ones."),
 ]  # fmt: skip
 NonBlank = Annotated[str, StringConstraints(pattern=NON_BLANK)]
+
+
+def _http_url(value: str) -> str:
+    """The pattern checks the characters; an IPv6 literal host must also be an address."""
+    host = urlsplit(value).netloc.rpartition("@")[2]
+    if host.startswith("["):
+        ipaddress.IPv6Address(host[1:].partition("]")[0])  # ValueError: not an address
+    return value
 
 
 def _iso_time(value: object) -> object:
@@ -75,7 +86,8 @@ class NarrationOptions(_Request):
     callback_url: (
         Annotated[
             str,
-            StringConstraints(min_length=1, max_length=v.URL_MAX_CHARS),
+            StringConstraints(max_length=v.URL_MAX_CHARS, pattern=v.anchored(v.HTTP_URL_PATTERN)),
+            AfterValidator(_http_url),
             Field(
                 json_schema_extra={"format": "uri"},
                 description="POSTed a signed webhook when the narration is ready or failed.",
@@ -92,7 +104,12 @@ class OnDemandRequest(NarrationOptions):
     """Text or HTML to narrate now: exactly one of ``text`` and ``html``."""
 
     model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["html"]}]}
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["html"], "properties": {"html": {"type": "string"}}},
+            ]
+        }
     )
 
     text: NonBlank | None = None
@@ -121,8 +138,8 @@ class CmsArticle(BaseModel):
         extra="allow",
         json_schema_extra={
             "anyOf": [
-                {"required": ["body_html"], "properties": {"body_html": {"pattern": NON_BLANK}}},
-                {"required": ["body"], "properties": {"body": {"pattern": NON_BLANK}}},
+                {"required": [key], "properties": {key: {"type": "string", "pattern": NON_BLANK}}}
+                for key in ("body_html", "body")
             ]
         },
     )

@@ -50,6 +50,14 @@ LANG = re.compile(LANG_PATTERN)
 decides whether the language exists."""
 LANG_MAX_CHARS = 35
 
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)"
+HTTP_URL_PATTERN = (
+    rf"https?://(?:(?:{_PCHAR})*@)?{_HOST}(?::[0-9]*)?"
+    rf"(?:/(?:{_PCHAR}|/)*)?(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+)
+"""An absolute http(s) URL as RFC 3986 writes it (anything else percent-encoded)."""
+
 TITLE_MAX_CHARS = 500
 VOICE_MAX_CHARS = 64
 URL_MAX_CHARS = 2048

@@ -27,7 +27,7 @@ from narration.sources import ArticleNotFound, ArticleSourceError, pull_article
 from narration.vocabulary import ARTICLE_ID, NARRATION_ID, Priority
 from service.auth import write_access
 from service.context import audio_store, current_settings
-from service.errors import ApiError
+from service.errors import ApiError, checked_article_id
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -42,17 +42,6 @@ LOST_JOB_GRACE_S = 120
 M = TypeVar("M", bound=BaseModel)
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def checked_article_id(article_id: str) -> str:
-    if not ARTICLE_ID.fullmatch(article_id):
-        raise ApiError(
-            400,
-            "an article ID is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
-            "or digit",
-            field="id",
-        )
-    return article_id
 
 
 def checked_size(body: bytes, field: str) -> bytes:
@@ -133,9 +122,18 @@ def json_object(*, required: bool) -> dict[str, Any]:
     return obj
 
 
+def single_arg(name: str) -> str:
+    """The query parameter ``name``, refused when given more than once."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise ApiError(400, f"give {name} once", field=name)
+    return values[0]
+
+
 def with_query_options(obj: dict[str, Any]) -> dict[str, Any]:
     """The body's fields over the narration options of the query string (the body wins)."""
-    query = {name: request.args[name] for name in contract.OPTION_NAMES if name in request.args}
+    query = {name: single_arg(name) for name in contract.OPTION_NAMES if name in request.args}
+    checked(contract.NarrationOptions, query)  # a bad one is refused even when the body wins
     return {**query, **obj}
 
 
@@ -147,7 +145,12 @@ def narration_options(
     if callback_url is not None:
         from narration.webhooks import validate_callback_url
 
-        callback_url = validate_callback_url(callback_url, hosts=current_settings().webhook_hosts)
+        try:
+            callback_url = validate_callback_url(
+                callback_url, hosts=current_settings().webhook_hosts
+            )
+        except ValueError as exc:  # urllib's refusal of a malformed host
+            raise ApiError(400, f"callback_url: {exc}", field="callback_url") from None
     return {
         "engine": options.engine,
         "voice": options.voice.strip() if options.voice else None,
@@ -311,7 +314,7 @@ def wait_until_final(narration_id: str, seconds: float) -> Narration | None:
 # --- articles ----------------------------------------------------------------------------------
 
 
-@bp.put("/articles/<path:article_id>")
+@bp.put("/articles/<article:article_id>")
 @write_access
 def put_article(article_id: str) -> Response:
     """Store or update an article: CMS JSON, or a whole HTML page, as the body."""
@@ -345,12 +348,12 @@ def put_article(article_id: str) -> Response:
     return response
 
 
-@bp.get("/articles/<path:article_id>")
+@bp.get("/articles/<article:article_id>")
 def get_article(article_id: str) -> Response:
     return answer(contract.ArticleAnswer, article_json(checked_article_id(article_id)))
 
 
-@bp.post("/articles/<path:article_id>/narration")
+@bp.post("/articles/<article:article_id>/narration")
 @write_access
 def post_article_narration(article_id: str) -> Response:
     """Queue the article's narration (one job however often or concurrently asked)."""
@@ -363,7 +366,7 @@ def post_article_narration(article_id: str) -> Response:
     )
 
 
-@bp.get("/articles/<path:article_id>/narration")
+@bp.get("/articles/<article:article_id>/narration")
 def get_article_narration(article_id: str) -> Response:
     """The latest version's state and progress; ``current_audio_url`` is what is served now."""
     article_id = checked_article_id(article_id)
@@ -382,7 +385,7 @@ def get_article_narration(article_id: str) -> Response:
     return response
 
 
-@bp.get("/articles/<path:article_id>/audio")
+@bp.get("/articles/<article:article_id>/audio")
 def get_article_audio(article_id: str) -> Response:
     """Redirect to the article's current content-addressed MP3."""
     article_id = checked_article_id(article_id)
@@ -427,10 +430,9 @@ def checked_wait() -> float:
     """``?wait=``: seconds, at most ``NARRATOR_MAX_WAIT_S``, to hold the answer for the audio."""
     limit = current_settings().max_wait_s
     seconds = 0.0
-    raw = request.args.get("wait")
-    if raw is not None:
+    if "wait" in request.args:
         try:
-            seconds = float(raw)
+            seconds = float(single_arg("wait"))
         except ValueError:
             raise ApiError(400, "wait must be a number of seconds", field="wait") from None
     if not 0 <= seconds <= limit:  # also refuses nan

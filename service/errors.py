@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from narration.errors import NarrationError
+from narration.vocabulary import ARTICLE_ID
 
 PROBLEM_JSON = "application/problem+json"
 OUTAGE_RETRY_AFTER_S = 5
@@ -51,6 +52,18 @@ class ApiError(Exception):
         self.title = title
         self.headers = headers or {}
         self.extra = extra
+
+
+def checked_article_id(article_id: str) -> str:
+    """``article_id`` if it is one, else a 400 naming ``id`` (never a path, never a 404)."""
+    if not ARTICLE_ID.fullmatch(article_id):
+        raise ApiError(
+            400,
+            "an article ID is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit",
+            field="id",
+        )
+    return article_id
 
 
 def problem(

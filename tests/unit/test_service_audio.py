@@ -59,6 +59,12 @@ def test_open_ended_and_suffix_ranges(client: FlaskClient) -> None:
     assert suffix.status_code == 206 and suffix.data == MP3[-100:]
 
 
+def test_several_ranges_are_answered_with_the_whole_file(client: FlaskClient) -> None:
+    response = fetch(client, f"/audio/{KEY}.mp3", Range="bytes=0-1,100-200")
+    assert response.status_code == 200
+    assert response.data == MP3
+
+
 def test_range_past_the_end_is_416_with_the_length(client: FlaskClient) -> None:
     response = fetch(client, f"/audio/{KEY}.mp3", Range=f"bytes={len(MP3)}-")
     assert response.status_code == 416
