@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     """Audio only for holders of an API key (Bearer header or ``?key=``), e.g. subscriber-only."""
     max_wait_s: float = Field(default=MAX_WAIT_S, ge=0, le=MAX_WAIT_S)
     """Longest ``?wait=`` an on-demand narration request may hold its connection for."""
-    min_free_mb: int = Field(default=500, ge=0)
+    min_free_mb: int = Field(default=200, ge=0)
     """Free space the audio store needs: below it ``/readyz`` reports the store as full."""
     proxy_hops: int = Field(default=0, ge=0)
     """Reverse proxies in front of the app (nginx: 1) whose ``X-Forwarded-*`` headers are

@@ -6,6 +6,7 @@ publisher's engineers can fix the request without reading our logs.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -28,6 +29,9 @@ OUTAGES: tuple[type[Exception], ...] = (
     redis.exceptions.TimeoutError,
 )
 """Errors that mean a backing service is down: the request may succeed later, unchanged."""
+STORE_RETRY_AFTER_S = 60
+STORE_UNWRITABLE = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
+"""Why the audio store may refuse a write: read-only, full, over quota, not ours to write."""
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,8 @@ def problem(
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    if status == 503:  # every 503 says when to come back
+        response.headers.setdefault("Retry-After", str(OUTAGE_RETRY_AFTER_S))
     return response
 
 
@@ -130,6 +136,17 @@ def register_error_handlers(app: Flask) -> None:
 
     for outage in OUTAGES:
         app.register_error_handler(outage, _outage)
+
+    @app.errorhandler(OSError)
+    def _storage(error: OSError) -> Response:
+        if error.errno not in STORE_UNWRITABLE:
+            return _unexpected(error)
+        log.error("the audio store cannot be written: %s", error)
+        return problem(
+            503,
+            "the audio store cannot be written now (read-only or full); try again later",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

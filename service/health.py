@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,11 +21,13 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
+from narration import contract
 from narration.catalog import narrations, session_scope
 from narration.catalog.db import engine_for
 from narration.redisconn import client
 from narration.settings import Settings
 from service.context import current_settings
+from service.errors import OUTAGE_RETRY_AFTER_S
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -48,11 +52,19 @@ def _check_database(settings: Settings) -> None:
 
 
 def _check_store(settings: Settings) -> None:
+    """The store takes a new file (a read-only mount refuses even root) and has room."""
     root = settings.audio_cache_dir
     if not root.is_dir():
         raise OSError(f"{root} is not a directory")
-    if not os.access(root, os.W_OK | os.X_OK):
-        raise OSError(f"{root} is not writable")
+    with tempfile.NamedTemporaryFile(dir=root, prefix=".ready-"):
+        pass
+    free_mb = shutil.disk_usage(root).free // 1_000_000
+    if free_mb < settings.min_free_mb:
+        raise StoreFull(f"{free_mb} MB free, under NARRATOR_MIN_FREE_MB={settings.min_free_mb}")
+
+
+class StoreFull(OSError):
+    """Less free space in the audio store than the settings ask for."""
 
 
 @bp.get("/readyz")
@@ -68,13 +80,20 @@ def readyz() -> Response:
         try:
             check(settings)
             checks[name] = "ok"
+        except StoreFull as exc:
+            log.warning("readiness check %s failed: %s", name, exc)
+            checks[name] = f"failed: low free space ({exc})"
         except Exception as exc:
             log.warning("readiness check %s failed: %s", name, exc)
-            checks[name] = f"failed: {type(exc).__name__}"
+            reason = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else ""
+            checks[name] = f"failed: {type(exc).__name__}" + (f" ({reason})" if reason else "")
     ready = all(value == "ok" for value in checks.values())
-    response = jsonify(status="ready" if ready else "unavailable", checks=checks)
+    body = contract.Health(status="ready" if ready else "unavailable", checks=checks)
+    response = jsonify(body.model_dump(mode="json"))
     response.status_code = 200 if ready else 503
     response.headers["Cache-Control"] = "no-store"
+    if not ready:
+        response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
     return response
 
 
