@@ -64,12 +64,15 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
+    if settings.proxy_hops:
+        behind_proxy(app, settings.proxy_hops)
     return app
 
 
 def behind_proxy(app: Flask, hops: int = 1) -> Flask:
     """Trust ``hops`` proxies' ``X-Forwarded-*`` (nginx in front of gunicorn), so links and
-    redirects use the host and scheme the client used."""
+    redirects use the host and scheme the client used. Only when the deployment says so
+    (``NARRATOR_PROXY_HOPS``): without a proxy those headers come from the client itself."""
     app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
         app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
     )

@@ -51,6 +51,12 @@ def audio_file(key: str, ext: str) -> Response:
     if not path.is_file():
         raise ApiError(404, "no such audio file", field="key")
 
+    # As nginx does in production (deploy/nginx.conf): players and read-along widgets on the
+    # publisher's pages fetch the audio, transcript and manifest from another origin.
+    cors = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges",
+    }
     visibility = "private" if settings.audio_requires_key else "public"
     cache_control = f"{visibility}, max-age={ONE_YEAR_S}, immutable"
     if settings.audio_accel_prefix:
@@ -60,6 +66,7 @@ def audio_file(key: str, ext: str) -> Response:
             f"{settings.audio_accel_prefix.rstrip('/')}/{key}.{ext}"
         )
         response.headers["Cache-Control"] = cache_control
+        response.headers.update(cors)
         return response
 
     if "," in request.headers.get("Range", ""):
@@ -76,4 +83,5 @@ def audio_file(key: str, ext: str) -> Response:
     )
     response.headers["Cache-Control"] = cache_control
     response.headers["Accept-Ranges"] = "bytes"
+    response.headers.update(cors)
     return response

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from narration.logs import masked_url
 from narration.settings import Settings, get_settings
 
 log = logging.getLogger("narrator.serve")
@@ -282,7 +283,7 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
         )
         log.info(
             "Narrator is up on %s (audio in %s, catalog %s, Redis %s)",
-            base, audio_dir, settings.catalog_url, redis_url,
+            base, audio_dir, masked_url(settings.catalog_url), masked_url(redis_url),
         )  # fmt: skip
         # The logs are JSON for machines; a person starting the service reads this.
         print(
@@ -291,8 +292,8 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
             f"  player    {base}/player/<id>\n"
             f"  podcast   {base}/feeds/all.xml\n"
             f"  audio     {audio_dir}\n"
-            f"  catalog   {settings.catalog_url}\n"
-            f"  Redis     {redis_url}\n"
+            f"  catalog   {masked_url(settings.catalog_url)}\n"
+            f"  Redis     {masked_url(redis_url)}\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from narration.settings import Settings
-from service.app import behind_proxy, create_app
+from service.app import create_app
 
 AUTH = {"Authorization": "Bearer test-key"}
 CMS = {
@@ -154,9 +154,7 @@ def test_without_keys_writes_come_from_loopback_only(settings: Settings) -> None
 def test_forwarding_headers_never_make_a_remote_client_local(
     settings: Settings, proxied: bool, peer: str, headers: dict[str, str], status: int
 ) -> None:
-    app = create_app(settings, api_keys=[])
-    if proxied:
-        behind_proxy(app)
+    app = create_app(settings, api_keys=[], proxy_hops=1 if proxied else 0)
     response = app.test_client().put(
         "/v1/articles/a",
         data=json.dumps(CMS),
