@@ -34,6 +34,7 @@ from narration.settings import Settings, get_settings
 
 log = logging.getLogger("narrator.serve")
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # as narration.metrics reads it; not imported yet
 WORKER_STOP_TIMEOUT_S = 60.0
 REDIS_START_TIMEOUT_S = 10.0
 SOCKET_PATH_MAX = 100
@@ -237,9 +238,20 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
         settings = settings.model_copy(
             update={"redis_url": redis_url, "audio_cache_dir": audio_dir}
         )
+        if not env.get(MULTIPROC_ENV):
+            # The API and the worker count into one folder, so /metrics shows both (read when
+            # prometheus_client is first imported, which is below, after this).
+            metrics_dir = audio_dir / ".metrics"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir()
+            env[MULTIPROC_ENV] = str(metrics_dir)
         # The API in this process and anything that reads the environment see the same values.
         os.environ.update(
-            {k: env[k] for k in ("NARRATOR_REDIS_URL", "NARRATOR_AUDIO_CACHE_DIR") if k in env}
+            {
+                k: env[k]
+                for k in ("NARRATOR_REDIS_URL", "NARRATOR_AUDIO_CACHE_DIR", MULTIPROC_ENV)
+                if k in env
+            }
         )
         get_settings.cache_clear()
 

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from narration import metrics
 from narration.catalog.models import Article, Narration, NarrationChunk, NarrationState, utcnow
 
 FINAL_STATES = (NarrationState.READY, NarrationState.FAILED)
@@ -90,6 +91,9 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
             if row is None:  # pragma: no cover - the conflicting row cannot vanish
                 raise
         else:
+            metrics.NARRATIONS.labels("queued").inc()
+            metrics.CHUNKS.labels("hit").inc(spec.chunks_cached)
+            metrics.CHUNKS.labels("miss").inc(spec.chunks_total - spec.chunks_cached)
             return candidate, True
 
     if row.state == NarrationState.FAILED:
@@ -110,7 +114,10 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
             .execution_options(synchronize_session=False)
         )
         session.refresh(row)
-        return row, result.rowcount == 1  # type: ignore[attr-defined]
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            metrics.NARRATIONS.labels("queued").inc()
+            return row, True
+        return row, False
     if spec.callback_url and not row.callback_url and row.state not in FINAL_STATES:
         row.callback_url = spec.callback_url
     return row, False
@@ -181,6 +188,8 @@ def chunk_done(
             )
     except IntegrityError:
         return False
+    if synth_ms is not None:
+        metrics.SYNTHESIS_SECONDS.observe(synth_ms / 1000)
     session.execute(
         update(Narration)
         .where(Narration.id == narration_id, Narration.chunks_done < Narration.chunks_total)
@@ -227,6 +236,7 @@ def mark_ready(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    metrics.NARRATIONS.labels("ready").inc()
     owner = session.scalar(select(Narration.article_id).where(Narration.id == narration_id))
     session.execute(
         update(Article)
@@ -261,7 +271,10 @@ def mark_failed(
         .values(state=NarrationState.FAILED, error=error[:2000], failed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    metrics.NARRATIONS.labels("failed").inc()
+    return True
 
 
 def current_audio(session: Session, article_id: str) -> Narration | None:
