@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """Absolute base URL for links in feeds and webhooks, e.g. ``https://news.example``."""
     feed_image_url: str | None = None
-    """Podcast artwork (square JPEG or PNG, 1400-3000 px) that podcast directories require."""
+    """Podcast artwork (square JPEG or PNG, 1400-3000 px) that podcast directories require;
+    ``None``: a plain built-in square."""
+    feed_owner_email: str | None = None
+    """``itunes:owner`` address podcast directories write to; ``None``: ``podcasts@<host>``."""
     webhook_secret: str | None = None
     """HMAC-SHA256 key that signs webhook deliveries; ``None``: deliveries go unsigned."""
     webhook_timeout: float = 10.0
