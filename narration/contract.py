@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from narration import vocabulary as v
+from narration.catalog.models import NarrationState
 
 NON_BLANK = r"\S"
 """JSON Schema ``pattern`` (a search, not a full match): at least one visible character."""
@@ -191,7 +192,7 @@ class NarrationStatus(_Answer):
     id: str
     article_id: str | None
     version: int
-    state: v.StateName
+    state: NarrationState
     chunks_done: int
     chunks_total: int
     audio_url: str | None
@@ -238,7 +239,7 @@ class ArticleAnswer(_Answer):
 class BatchItem(_Answer):
     id: str
     status: int = Field(description="What narrating this article alone would have answered.")
-    state: v.StateName | None = None
+    state: NarrationState | None = None
     narration_id: str | None = None
     status_url: str | None = None
     error: str | None = None
@@ -261,7 +262,7 @@ class PlayerStatus(_Answer):
     title: str
     byline: str | None
     image_url: str | None
-    state: Literal["queued", "running", "ready", "failed", "none"]
+    state: NarrationState | Literal["none"] = Field(description="``none``: never narrated.")
     audio: dict[str, Any] | None
     pending: NarrationStatus | None
 
@@ -298,11 +299,23 @@ def first_error(error: ValidationError) -> tuple[str, str]:
     """The field at fault (``""`` for the object as a whole) and a readable message."""
     detail = error.errors(include_url=False)[0]
     loc = tuple(part for part in detail["loc"] if not _is_union_branch(part))
-    message = str(detail["msg"])
-    if message.startswith("Value error, "):
-        message = message.removeprefix("Value error, ")
+    message = str(detail["msg"]).removeprefix("Value error, ")
     name = field_path(loc)
-    return name, f"{name}: {message}" if name else message
+    if not name:
+        return name, message
+    phrase = _PHRASES.get(str(detail["type"]))
+    return name, f"'{name}' {phrase}" if phrase else f"{name}: {message}"
+
+
+_PHRASES = {
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "int_type": "must be an integer",
+    "bool_type": "must be true or false",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "missing": "is required",
+}
 
 
 def _is_union_branch(part: int | str) -> bool:

@@ -7,7 +7,7 @@ caller's, and only when :attr:`Requested.start` says this caller won the row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from narration.article import Article
 from narration.catalog import narrations, session_scope
@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from narration.plan import NarrationPlan
     from narration.store import AudioStore
 
-Priority = Literal["high", "normal", "low"]
-PRIORITIES: tuple[Priority, ...] = ("high", "normal", "low")
+from narration.vocabulary import PRIORITIES, Priority
+
+__all__ = ["PRIORITIES", "Priority", "Requested", "request_narration"]
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,6 @@ Priority = Literal["high", "normal", "low"]
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 """Queue priorities: breaking news first, archive backfills last."""
 
-StateName = Literal["queued", "running", "ready", "failed"]
-STATES: tuple[StateName, ...] = get_args(StateName)
-"""A narration's life: ``queued → running → ready | failed``."""
-
 ArticleSource = Literal["pushed", "pulled"]
 """How an article reached the catalog: PUT by the CMS, or fetched from the article source."""
 
