@@ -171,7 +171,8 @@ class CmsArticle(BaseModel):
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A key the model does not declare is left out, never a 500: add it here to answer it.
+    model_config = ConfigDict(extra="ignore")
 
 
 class Problem(_Answer):

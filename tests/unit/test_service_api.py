@@ -370,3 +370,35 @@ def test_a_chunked_json_body_over_the_limit_is_413_not_cut_short(
     )
     assert response.status_code == 413, response.data
     assert problem(response)["field"] == "body"
+
+
+def test_a_method_an_article_sub_resource_does_not_have_is_405(client: FlaskClient) -> None:
+    wrong = client.put("/v1/articles/a/audio", headers=AUTH, data=b"{}")
+    assert wrong.status_code == 405
+    assert problem(wrong)["status"] == 405
+    assert "PUT" not in wrong.headers["Allow"] and "GET" in wrong.headers["Allow"]
+    options = client.options("/v1/articles/a/narration")
+    assert set(options.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST", "OPTIONS"}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?priority=null", "priority"),
+        ("?priority=", "priority"),
+        ("?voice=", "voice"),
+        ("?engine=gtts&engine=espeak", "engine"),
+        ("?callback_url=null", "callback_url"),
+        ("?callback_url=http%3A%2F%2F%5B0%5D", "callback_url"),
+        ("?wait=30.5", "wait"),
+        ("?wait=nan", "wait"),
+        ("?wait=1&wait=2", "wait"),
+    ],
+)
+def test_query_options_are_checked_even_when_the_body_gives_them(
+    client: FlaskClient, query: str, field: str
+) -> None:
+    body = {"text": "Hello there.", "priority": None, "voice": None, "callback_url": None}
+    response = client.post(f"/v1/narrations{query}", json=body, headers=AUTH)
+    assert response.status_code == 400, response.data
+    assert problem(response)["field"] == field
