@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -291,54 +291,6 @@ def latest_for_article(session: Session, article_id: str) -> Narration | None:
     if article is None or article.latest_narration_id is None:
         return None
     return session.get(Narration, article.latest_narration_id)
-
-
-def counts_by_state(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Narration.state, func.count()).group_by(Narration.state))
-    counts = {state.value: 0 for state in NarrationState}
-    for state, count in rows:
-        counts[NarrationState(state).value] = count
-    return counts
-
-
-def cache_totals(session: Session) -> tuple[int, int]:
-    """(chunks found cached, chunks planned) over every narration: the cache hit ratio."""
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(Narration.chunks_cached), 0),
-            func.coalesce(func.sum(Narration.chunks_total), 0),
-        )
-    ).one()
-    return int(row[0]), int(row[1])
-
-
-@dataclass(frozen=True)
-class LatencyHistogram:
-    """Cumulative counts of chunk synthesis times (Prometheus histogram shape)."""
-
-    buckets_ms: tuple[int, ...]
-    cumulative: tuple[int, ...]
-    count: int
-    sum_ms: int
-
-
-def synthesis_histogram(session: Session, buckets_ms: tuple[int, ...]) -> LatencyHistogram:
-    """One query over every synthesized chunk, so API processes report what workers did."""
-    timed = NarrationChunk.synth_ms.is_not(None)
-    columns = [func.count(case((NarrationChunk.synth_ms <= bound, 1))) for bound in buckets_ms]
-    row = session.execute(
-        select(
-            func.count(case((timed, 1))),
-            func.coalesce(func.sum(NarrationChunk.synth_ms), 0),
-            *columns,
-        )
-    ).one()
-    return LatencyHistogram(
-        buckets_ms=buckets_ms,
-        cumulative=tuple(int(value or 0) for value in row[2:]),
-        count=int(row[0] or 0),
-        sum_ms=int(row[1] or 0),
-    )
 
 
 def status(narration: Narration, *, base_url: str = "") -> dict[str, Any]:
