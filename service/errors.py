@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import redis.exceptions
@@ -16,6 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from narration.contract import Problem
 from narration.errors import NarrationError
 from narration.vocabulary import ARTICLE_ID
 
@@ -79,19 +81,18 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    from http import HTTPStatus
-
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-    }
-    if detail:
-        body["detail"] = detail
-    if field:
-        body["field"] = field
-    body.update(extra)
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    body = Problem(
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail or None,
+        field=field or None,
+        **extra,
+    )
+    response = Response(
+        json.dumps(body.model_dump(mode="json", exclude_none=True)),
+        status=status,
+        mimetype=PROBLEM_JSON,
+    )
     for name, value in (headers or {}).items():
         response.headers[name] = value
     if status == 503:  # every 503 says when to come back
