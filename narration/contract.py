@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -255,6 +255,12 @@ class Health(_Answer):
     checks: dict[str, str] = Field(default_factory=dict)
 
 
+class PlayerAudio(NarrationStatus):
+    read_along_url: str | None = Field(
+        default=None, description="The timed sentences the player highlights."
+    )
+
+
 class PlayerStatus(_Answer):
     """What the player polls: the audio to play now and the progress of a newer version."""
 
@@ -264,7 +270,7 @@ class PlayerStatus(_Answer):
     byline: str | None
     image_url: str | None
     state: NarrationState | Literal["none"] = Field(description="``none``: never narrated.")
-    audio: dict[str, Any] | None
+    audio: PlayerAudio | None
     pending: NarrationStatus | None
 
 

@@ -26,7 +26,7 @@ from narration.settings import Settings
 from narration.sources import ArticleNotFound, ArticleSourceError, pull_article
 from narration.vocabulary import ARTICLE_ID, NARRATION_ID, Priority
 from service.auth import write_access
-from service.context import audio_store, current_settings
+from service.context import answer, audio_store, current_settings
 from service.errors import ApiError, checked_article_id
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -60,12 +60,6 @@ def base_url() -> str:
 
 def status_json(row: Narration) -> dict[str, Any]:
     return narrations.status(row, base_url=base_url())
-
-
-def answer(model: type[BaseModel], data: dict[str, Any], status: int = 200) -> Response:
-    """``data`` as ``model`` declares it: the answer cannot drift from the document."""
-    body = model.model_validate(data).model_dump(mode="json")
-    return Response(current_app.json.dumps(body), status=status, mimetype="application/json")
 
 
 def checked(model: type[M], data: dict[str, Any], *, whole: str = "body") -> M:

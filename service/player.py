@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from narration import disclosure, readalong
+from narration import contract, disclosure, readalong
 from narration.catalog import narrations, session_scope
 from narration.catalog.articles import get_article
 from narration.vocabulary import AUDIO_KEY
-from service.context import audio_store, catalog_url, current_settings
+from service.context import answer, audio_store, catalog_url, current_settings
 from service.errors import ApiError, checked_article_id
 
 bp = Blueprint(
@@ -138,6 +138,6 @@ def status(article_id: str) -> Response:
     result = player_status(checked_article_id(article_id))
     if result is None:
         raise ApiError(404, f"no article {article_id!r}", field="id")
-    response = jsonify(result)
+    response = answer(contract.PlayerStatus, result)
     response.headers["Cache-Control"] = "no-store"
     return response
