@@ -25,6 +25,9 @@ from prometheus_client import (
 )
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+if _multiproc_dir := os.environ.get(MULTIPROC_ENV):
+    # each process writes its values there from the moment a metric is made, just below
+    os.makedirs(_multiproc_dir, exist_ok=True)
 
 HTTP_REQUESTS = Counter(
     "narrator_http_requests_total",

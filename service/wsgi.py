@@ -7,12 +7,6 @@ feed links and redirects use the host and scheme the client used.
 
 from __future__ import annotations
 
-import os
-
 from service.app import create_app
-
-if metrics_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    # gunicorn's workers count into this folder (narration.metrics); it must exist
-    os.makedirs(metrics_dir, exist_ok=True)
 
 app = create_app()
