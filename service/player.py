@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from narration import contract, disclosure, readalong
 from narration.catalog import narrations, session_scope
 from narration.catalog.articles import get_article
+from narration.languages import normalize as normalize_lang
 from narration.vocabulary import AUDIO_KEY
 from service.context import answer, audio_store, catalog_url, current_settings
 from service.errors import ApiError, checked_article_id
@@ -52,7 +53,9 @@ def player_status(article_id: str) -> dict[str, Any] | None:
         if audio is not None and current is not None and current.audio_key:
             audio["read_along_url"] = f"{base}/player/read-along/{current.audio_key}.json"
         narrated = current or pending
-        lang = article.lang or (narrated.lang if narrated else None) or current_settings().lang
+        lang = normalize_lang(article.lang or (narrated.lang if narrated else None)) or (
+            current_settings().lang
+        )
         return {
             "article_id": article_id,
             "lang": lang or "en",

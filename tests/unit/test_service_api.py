@@ -402,3 +402,12 @@ def test_query_options_are_checked_even_when_the_body_gives_them(
     response = client.post(f"/v1/narrations{query}", json=body, headers=AUTH)
     assert response.status_code == 400, response.data
     assert problem(response)["field"] == field
+
+
+def test_deprecated_language_codes_never_reach_the_catalog_or_the_player(
+    client: FlaskClient,
+) -> None:
+    hebrew = {"title": "Title", "lang": "iw", "body": "A short text to read."}
+    assert put_json(client, "hebrew", hebrew).status_code == 201  # type: ignore[attr-defined]
+    assert client.get("/v1/articles/hebrew").json["lang"] == "he"
+    assert '<html lang="he">' in client.get("/player/hebrew").get_data(as_text=True)
