@@ -28,6 +28,7 @@ from pydantic import (
 
 from narration import vocabulary as v
 from narration.catalog.models import NarrationState
+from narration.failures import Category
 
 NON_BLANK = r"\S"
 """JSON Schema ``pattern`` (a search, not a full match): at least one visible character."""
@@ -204,7 +205,10 @@ class NarrationStatus(_Answer):
     engine: str
     voice: str | None
     lang: str
-    error: str | None
+    error: str | None = Field(description="Why it failed, in plain words a newsroom can act on.")
+    error_category: Category | None = Field(
+        default=None, description="The kind of failure, for programs."
+    )
     narration_key: str
     priority: str
     created_at: str | None = Field(json_schema_extra={"format": "date-time"})

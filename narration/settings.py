@@ -108,6 +108,24 @@ class Settings(BaseSettings):
     trusted for the client's host, scheme and address; 0: none, the headers are ignored."""
     worker_concurrency: int = 8
     """Threads per worker process; synthesis calls are network-bound, so they overlap."""
+
+    # --- recovery -----------------------------------------------------------------------------
+    stall_after_s: float = Field(default=90.0, gt=0)
+    """A narration whose progress has not moved for this long (beyond the waits it announced,
+    such as a rate-limit backoff) has lost work: the reconciler sends the missing part again."""
+    reconcile_interval_s: float = Field(default=30.0, gt=0)
+    """How often workers look for stalled narrations (one of them at a time, under a lock)."""
+    tts_backoff_s: float = Field(default=60.0, gt=0)
+    """First wait of a chunk the speech service rate-limited (HTTP 429); doubles each time."""
+    tts_backoff_max_s: float = Field(default=900.0, gt=0)
+    """Longest single wait of a rate-limited chunk."""
+    tts_rate_limited_for_s: float = Field(default=3600.0, gt=0)
+    """How long a chunk keeps waiting out rate limits before its narration fails with
+    ``tts_rate_limited``."""
+    scratch_dir: Path | None = None
+    """Scratch space for stitching (raw PCM, decoded chunks), outside the served audio store;
+    ``None``: ``narrator-scratch`` in the system's temporary directory. Each process works in a
+    folder of its own, removed when the process is gone."""
     log_level: str = "INFO"
 
     @field_validator("api_keys", "article_source_hosts", "webhook_hosts", mode="before")

@@ -1,43 +1,36 @@
 """The publisher API: articles in, narrations queued and reported, on-demand narration.
 
-Views are thin: they validate the request, call ``narration`` (script, plan, catalog) and start
-the Celery job through ``workers.dispatch``. Every write needs an API key (``service.auth``).
+Views are thin: they validate the request against ``narration.contract`` and call ``narration``
+(script, plan, catalog, and the job through the app's :class:`~narration.queue.JobQueue`).
+Every write needs an API key (``service.auth``).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from celery import Celery
 from flask import Blueprint, Response, current_app, request, url_for
 from pydantic import BaseModel, ValidationError
 
-from narration import contract, languages, logs
+from narration import contract, jobs, languages, logs
 from narration.article import Article as ParsedArticle
 from narration.catalog import articles, narrations, session_scope
 from narration.catalog.models import Narration, NarrationState
 from narration.errors import NarrationError, UnreadableArticle
 from narration.jobs import Requested, request_narration
+from narration.queue import QueueUnavailable
 from narration.scripting import build_script, parse_article
-from narration.settings import Settings
-from narration.sources import ArticleNotFound, ArticleSourceError, pull_article
+from narration.sources import ArticleNotFound, ArticleSourceError
 from narration.vocabulary import ARTICLE_ID, NARRATION_ID, Priority
 from service.auth import write_access
-from service.context import answer, audio_store, current_settings
+from service.context import answer, audio_store, current_settings, job_queue
 from service.errors import ApiError, checked_article_id
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
 WAIT_POLL_S = 0.25
-CELERY_KEY = "narrator.celery"
-WEB_REDIS_RETRIES = 2
-WEB_REDIS_CONNECT_TIMEOUT_S = 3.0
-LOST_JOB_GRACE_S = 120
-"""A job sent this recently may still be on its way to Redis: never taken for lost."""
-
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -69,25 +62,6 @@ def checked(model: type[M], data: dict[str, Any], *, whole: str = "body") -> M:
     except ValidationError as exc:
         field, message = contract.first_error(exc)
         raise ApiError(400, message, field=field or whole) from None
-
-
-def celery_app() -> Celery:
-    """The Celery app for this Flask app's settings (its broker), made on first use."""
-    celery: Celery | None = current_app.extensions.get(CELERY_KEY)
-    if celery is None:
-        from workers.celery_app import create_celery
-
-        celery = create_celery(current_settings())
-        # A request must not hang while Redis is down: Celery's result backend would retry its
-        # connection 20 times, a second apart, before the request could answer 503.
-        celery.conf.result_backend_transport_options = {
-            **celery.conf.result_backend_transport_options,
-            "retry_policy": {"max_retries": WEB_REDIS_RETRIES, "interval_max": 0.5},
-        }
-        celery.conf.redis_socket_connect_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
-        celery.conf.broker_connection_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
-        current_app.extensions[CELERY_KEY] = celery
-    return celery
 
 
 def json_object(*, required: bool) -> dict[str, Any]:
@@ -154,107 +128,32 @@ def narration_options(
     }
 
 
+def queue_unavailable(exc: QueueUnavailable) -> ApiError:
+    """503 while the queue is down: the row stays queued and the reconciler sends its job when
+    the queue is back."""
+    current_app.logger.warning("could not queue a narration: %s", exc)
+    return ApiError(503, "the job queue is unreachable; the narration starts when it is back")
+
+
 def start_job(requested: Requested, priority: str) -> None:
-    """Send the job if this request won the row; a broker outage fails the row, not silently."""
-    from workers.dispatch import enqueue
-
-    row = requested.narration
-    if not requested.start:
-        if row.state in (NarrationState.QUEUED, NarrationState.RUNNING):
-            resend_lost_job(requested, priority)
-        return
+    """Send the job if this request won the row, else recover its lost work, if any."""
     try:
-        enqueue(
-            celery_app(),
-            row.id,
-            row.narration_key,
-            requested.missing,
-            attempt=row.attempts,
-            priority=priority,
+        jobs.start_job(current_settings(), audio_store(), job_queue(), requested, priority)
+    except QueueUnavailable as exc:
+        raise queue_unavailable(exc) from exc
+
+
+def narrate_article(article_id: str, options: dict[str, Any]) -> Requested:
+    try:
+        return jobs.narrate_article(
+            current_settings(), audio_store(), job_queue(), article_id, **options
         )
-    except Exception as exc:
-        current_app.logger.exception("could not queue narration %s", row.id)
-        with session_scope(current_settings().catalog_url) as session:
-            narrations.mark_failed(
-                session, row.id, "the job could not be queued; try again", attempt=row.attempts
-            )
-        raise ApiError(503, "the job queue is unreachable; try again shortly") from exc
-
-
-def resend_lost_job(requested: Requested, priority: str) -> None:
-    """An unfinished narration whose job is nowhere in Redis (flushed, or lost with a worker
-    beyond redelivery) is sent again, by one request, once its last send is old enough."""
-    from workers.dispatch import enqueue, nothing_pending
-
-    row = requested.narration
-    settings = current_settings()
-    try:
-        if not nothing_pending(celery_app()):
-            return
-        not_since = datetime.now(UTC) - timedelta(seconds=LOST_JOB_GRACE_S)
-        with session_scope(settings.catalog_url) as session:
-            if not narrations.claim_redispatch(session, row.id, not_since=not_since):
-                return
-            claimed = narrations.get(session, row.id)
-            if claimed is None:  # deleted meanwhile
-                return
-            attempt = claimed.attempts  # the claim counted a new attempt
-        missing = audio_store().missing_chunks(requested.plan)
-        current_app.logger.warning("re-sending the lost job of narration %s", row.id)
-        enqueue(
-            celery_app(), row.id, row.narration_key, missing, attempt=attempt, priority=priority
-        )
-    except Exception:  # recovery is best effort; the row's state is unchanged
-        current_app.logger.exception("could not re-send the job of narration %s", row.id)
-
-
-def article_for_narration(settings: Settings, article_id: str) -> ParsedArticle:
-    """The stored article, or a fresh pull from the CMS when it comes from there."""
-    with session_scope(settings.catalog_url) as session:
-        row = articles.get_article(session, article_id)
-        if row is not None and (row.source == "pushed" or not settings.article_source):
-            return parse_article(
-                row.body,
-                content_type=row.content_type,
-                url=row.canonical_url,
-                max_bytes=settings.max_article_bytes,
-            )
-    if not settings.article_source:
-        raise ApiError(404, f"no article {article_id!r}: PUT it first", field="id")
-    try:
-        parsed, fetched = pull_article(settings, article_id)
     except ArticleNotFound as exc:
         raise ApiError(404, str(exc), field="id") from exc
     except ArticleSourceError as exc:
         raise ApiError(502, str(exc), title="Article source failed") from exc
-    with session_scope(settings.catalog_url) as session:
-        articles.upsert_article(
-            session,
-            article_id,
-            parsed,
-            body=fetched.body,
-            content_type=fetched.content_type or "application/octet-stream",
-            source="pulled",
-        )
-    return parsed
-
-
-def narrate_article(article_id: str, options: dict[str, Any]) -> Requested:
-    settings = current_settings()
-    parsed = article_for_narration(settings, article_id)
-    requested = request_narration(
-        settings,
-        audio_store(),
-        parsed,
-        source=f"cms:{article_id}",
-        article_id=article_id,
-        **options,
-    )
-    logs.update_context(
-        narration_id=requested.narration.id, narration_key=requested.narration.narration_key
-    )
-    start_job(requested, options["priority"])
-    return requested
+    except QueueUnavailable as exc:
+        raise queue_unavailable(exc) from exc
 
 
 def article_json(article_id: str) -> dict[str, Any]:

@@ -191,7 +191,7 @@ def worker_command(concurrency: int) -> list[str]:
     """A Celery worker with a thread pool: synthesis waits on the network, threads overlap it."""
     return [
         sys.executable, "-m", "celery",
-        "--app", "workers.celery_app",
+        "--app", "workers.main",
         "--quiet",  # no banner: it would bury the service's own
         "worker",
         "--pool", "threads",
@@ -235,25 +235,18 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
             redis_url = redis.url
             env["NARRATOR_REDIS_URL"] = redis_url
             log.info("embedded Redis on %s (data in %s)", redis.socket_path, redis.data_dir)
+        # The API here takes these settings; the worker child reads the same from ``env``.
         settings = settings.model_copy(
             update={"redis_url": redis_url, "audio_cache_dir": audio_dir}
         )
         if not env.get(MULTIPROC_ENV):
-            # The API and the worker count into one folder, so /metrics shows both (read when
-            # prometheus_client is first imported, which is below, after this).
+            # The API and the worker count into one folder, so /metrics shows both.
             metrics_dir = audio_dir / ".metrics"
             shutil.rmtree(metrics_dir, ignore_errors=True)
             metrics_dir.mkdir()
             env[MULTIPROC_ENV] = str(metrics_dir)
-        # The API in this process and anything that reads the environment see the same values.
-        os.environ.update(
-            {
-                k: env[k]
-                for k in ("NARRATOR_REDIS_URL", "NARRATOR_AUDIO_CACHE_DIR", MULTIPROC_ENV)
-                if k in env
-            }
-        )
-        get_settings.cache_clear()
+            # read when prometheus_client is first imported, which is below, after this
+            os.environ[MULTIPROC_ENV] = env[MULTIPROC_ENV]
 
         from narration.catalog import upgrade_to_head
         from service.app import create_app

@@ -49,12 +49,14 @@ def by_key(session: Session, narration_key: str) -> Narration | None:
     return session.scalar(select(Narration).where(Narration.narration_key == narration_key))
 
 
-def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, bool]:
+def create_or_get(
+    session: Session, spec: NarrationSpec, *, due_at: datetime | None = None
+) -> tuple[Narration, bool]:
     """The row for ``spec.narration_key``, and whether the caller must start its job.
 
     The unique key makes concurrent callers meet on one row: exactly one INSERT wins and that
     caller starts the job. A ``failed`` row asked for again is put back to ``queued`` by exactly
-    one caller, who starts a new attempt.
+    one caller, who starts a new attempt. ``due_at``: when its first progress is due.
     """
     row = by_key(session, spec.narration_key)
     if row is None:
@@ -82,6 +84,7 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
             attempts=1,
             created_at=utcnow(),
             dispatched_at=utcnow(),
+            due_at=due_at,
         )
         try:
             with session.begin_nested():
@@ -100,10 +103,12 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
         values: dict[str, Any] = {
             "state": NarrationState.QUEUED,
             "error": None,
+            "error_category": None,
             "failed_at": None,
             "attempts": Narration.attempts + 1,
             "priority": spec.priority,
             "dispatched_at": utcnow(),
+            "due_at": due_at,
         }
         if spec.callback_url:
             values["callback_url"] = spec.callback_url
@@ -123,20 +128,69 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
     return row, False
 
 
-def claim_redispatch(session: Session, narration_id: str, *, not_since: datetime) -> bool:
-    """Take the right to send a lost job again: true for one caller, and only if the row is
-    unfinished and its job was last sent before ``not_since``."""
+UNFINISHED = (NarrationState.QUEUED, NarrationState.RUNNING)
+
+
+def overdue(session: Session, *, now: datetime, limit: int = 100) -> list[Narration]:
+    """Unfinished narrations whose next progress was due before ``now``, oldest due first
+    (rows from before ``due_at`` existed count as due)."""
+    return list(
+        session.scalars(
+            select(Narration)
+            .where(
+                Narration.state.in_(UNFINISHED),
+                or_(Narration.due_at.is_(None), Narration.due_at < now),
+            )
+            .order_by(Narration.due_at)
+            .limit(limit)
+        )
+    )
+
+
+def claim_resend(
+    session: Session,
+    narration_id: str,
+    *,
+    seen_attempt: int,
+    now: datetime,
+    due_at: datetime,
+    new_attempt: bool = True,
+) -> bool:
+    """Take the right to send the missing work of an overdue narration again (as a new attempt
+    unless ``new_attempt`` is false): true for one caller, and only while the row is
+    unfinished, still overdue and still at the attempt the caller saw."""
     result = session.execute(
         update(Narration)
         .where(
             Narration.id == narration_id,
-            Narration.state.in_((NarrationState.QUEUED, NarrationState.RUNNING)),
-            or_(Narration.dispatched_at.is_(None), Narration.dispatched_at < not_since),
+            Narration.state.in_(UNFINISHED),
+            Narration.attempts == seen_attempt,
+            or_(Narration.due_at.is_(None), Narration.due_at < now),
         )
-        .values(dispatched_at=utcnow(), attempts=Narration.attempts + 1)
+        .values(
+            dispatched_at=now,
+            due_at=due_at,
+            attempts=Narration.attempts + 1 if new_attempt else Narration.attempts,
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def push_due(session: Session, narration_id: str, due_at: datetime) -> None:
+    """Progress, or an announced wait: the next progress is due no earlier than ``due_at`` (a
+    wait announced by one chunk is not shortened by another chunk finishing)."""
+    session.execute(
+        update(Narration)
+        .where(Narration.id == narration_id, Narration.state.in_(UNFINISHED))
+        .values(
+            due_at=case(
+                (Narration.due_at.is_not(None) & (Narration.due_at > due_at), Narration.due_at),
+                else_=due_at,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def is_stale(row: Narration, attempt: int | None) -> bool:
@@ -229,6 +283,7 @@ def mark_ready(
             bytes=size_bytes,
             chunks_done=Narration.chunks_total,
             error=None,
+            error_category=None,
             ready_at=utcnow(),
             failed_at=None,
         )
@@ -256,7 +311,12 @@ def mark_ready(
 
 
 def mark_failed(
-    session: Session, narration_id: str, error: str, *, attempt: int | None = None
+    session: Session,
+    narration_id: str,
+    error: str,
+    *,
+    attempt: int | None = None,
+    category: str | None = None,
 ) -> bool:
     """False when the narration had already finished (ready or failed), or when ``attempt`` is
     no longer the row's current one: a late failure of an earlier attempt must not fail the
@@ -268,7 +328,12 @@ def mark_failed(
             Narration.state.not_in(FINAL_STATES),
             *_of_attempt(attempt),
         )
-        .values(state=NarrationState.FAILED, error=error[:2000], failed_at=utcnow())
+        .values(
+            state=NarrationState.FAILED,
+            error=error[:2000],
+            error_category=category,
+            failed_at=utcnow(),
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -312,6 +377,7 @@ def status(narration: Narration, *, base_url: str = "") -> dict[str, Any]:
         "voice": narration.voice,
         "lang": narration.lang,
         "error": narration.error,
+        "error_category": narration.error_category,
         "narration_key": narration.narration_key,
         "priority": narration.priority,
         "created_at": iso_utc(narration.created_at),

@@ -174,8 +174,11 @@ def test_a_resent_lost_job_is_a_new_attempt(catalog: str) -> None:
     with session_scope(catalog) as s:
         row, _ = narrations.create_or_get(s, spec())
     later = datetime.now(UTC) + timedelta(seconds=1)
+    due = later + timedelta(minutes=2)
     with session_scope(catalog) as s:
-        assert narrations.claim_redispatch(s, row.id, not_since=later)
+        assert narrations.claim_resend(s, row.id, seen_attempt=1, now=later, due_at=due)
+        # One caller wins: the row is no longer overdue, nor at the attempt the other saw.
+        assert not narrations.claim_resend(s, row.id, seen_attempt=1, now=later, due_at=due)
     with session_scope(catalog) as s:
         assert not narrations.mark_failed(s, row.id, "the lost job failed after all", attempt=1)
         assert narrations.mark_failed(s, row.id, "the new job failed", attempt=2)

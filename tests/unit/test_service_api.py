@@ -303,7 +303,7 @@ def test_plain_text_article_takes_its_title_and_language_from_the_script(
     assert response.json["lang"] == "en"
 
 
-def test_a_redis_outage_fails_the_row_and_answers_503_without_retrying_for_long(
+def test_a_redis_outage_keeps_the_row_and_answers_503_without_retrying_for_long(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(settings, redis_url="redis://127.0.0.1:1/0")  # port 1 refuses at once
@@ -314,7 +314,7 @@ def test_a_redis_outage_fails_the_row_and_answers_503_without_retrying_for_long(
     assert response.status_code == 503
     assert problem(response)["status"] == 503
     status = client.get("/v1/articles/a/narration").json
-    assert status["state"] == "failed" and "try again" in status["error"]
+    assert status["state"] == "queued"  # recorded: the reconciler sends it once Redis is back
     retries = [r for r in caplog.records if "Connection to Redis lost" in r.getMessage()]
     assert len(retries) <= 3, [r.getMessage() for r in retries]
 
