@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     """Longest ``?wait=`` an on-demand narration request may hold its connection for."""
     min_free_mb: int = Field(default=200, ge=0)
     """Free space the audio store needs: below it ``/readyz`` reports the store as full."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """A worker serves its own Prometheus metrics on this port (for workers on hosts where no
+    API process adds their values up through ``PROMETHEUS_MULTIPROC_DIR``)."""
     proxy_hops: int = Field(default=0, ge=0)
     """Reverse proxies in front of the app (nginx: 1) whose ``X-Forwarded-*`` headers are
     trusted for the client's host, scheme and address; 0: none, the headers are ignored."""
