@@ -119,10 +119,13 @@ def narration_options(
             )
         except ValueError as exc:  # urllib's refusal of a malformed host
             raise ApiError(400, f"callback_url: {exc}", field="callback_url") from None
+    lang = languages.normalize(options.lang)
+    if options.lang and lang is None:
+        raise ApiError(422, f"lang {options.lang!r} is not a known language", field="lang")
     return {
         "engine": options.engine,
         "voice": options.voice.strip() if options.voice else None,
-        "lang": languages.normalize(options.lang) if options.lang else None,
+        "lang": lang,
         "priority": options.priority or default_priority,
         "callback_url": callback_url,
     }

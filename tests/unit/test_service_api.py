@@ -411,3 +411,9 @@ def test_deprecated_language_codes_never_reach_the_catalog_or_the_player(
     assert put_json(client, "hebrew", hebrew).status_code == 201  # type: ignore[attr-defined]
     assert client.get("/v1/articles/hebrew").json["lang"] == "he"
     assert '<html lang="he">' in client.get("/player/hebrew").get_data(as_text=True)
+
+
+def test_a_well_formed_tag_of_no_language_is_422_naming_lang(client: FlaskClient) -> None:
+    response = client.post("/v1/narrations?lang=qx", json={"text": "Hello there."}, headers=AUTH)
+    assert response.status_code == 422
+    assert problem(response)["field"] == "lang"
