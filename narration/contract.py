@@ -215,7 +215,9 @@ class NarrationStatus(_Answer):
     ready_at: str | None = Field(json_schema_extra={"format": "date-time"})
     stream_url: str | None = Field(
         default=None,
-        description="A growing playlist of the finished parts while the narration is made.",
+        description="While queued or running, once the first chunk exists: an HLS playlist of "
+        "the chunks made so far, growing until complete. Null otherwise; play audio_url once "
+        "ready.",
     )
 
 

@@ -29,6 +29,10 @@ AUDIO_KEY_PATTERN = r"[0-9a-f]{16,64}"
 AUDIO_KEY = re.compile(AUDIO_KEY_PATTERN)
 """A content key: the hash naming an audio file (and its chunks) in the store."""
 
+STREAM_SEGMENT_PATTERN = r"[0-9]{1,6}-[0-9a-f]{32}"
+STREAM_SEGMENT = re.compile(STREAM_SEGMENT_PATTERN)
+"""A segment of a narration's HLS stream: its chunk's index and content hash."""
+
 NARRATION_ID_PATTERN = r"[0-9a-f]{32}"
 NARRATION_ID = re.compile(NARRATION_ID_PATTERN)
 

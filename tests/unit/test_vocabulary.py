@@ -23,6 +23,7 @@ SOURCES = [
         v.ARTICLE_ID_PATTERN,
         v.AUDIO_KEY_PATTERN,
         v.NARRATION_ID_PATTERN,
+        v.STREAM_SEGMENT_PATTERN,
         v.FEED_NAME_PATTERN,
         v.LANG_PATTERN,
         '"gtts", "espeak"',
