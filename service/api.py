@@ -27,6 +27,7 @@ from narration.vocabulary import ARTICLE_ID, NARRATION_ID, Priority
 from service.auth import write_access
 from service.context import answer, audio_store, current_settings, job_queue
 from service.errors import ApiError, checked_article_id
+from service.stream import stream_url_if_playable
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -52,7 +53,13 @@ def base_url() -> str:
 
 
 def status_json(row: Narration) -> dict[str, Any]:
-    return narrations.status(row, base_url=base_url())
+    body = narrations.status(row, base_url=base_url())
+    # Where to listen while it is made: the growing HLS playlist, once its first chunk exists.
+    unfinished = row.state in (NarrationState.QUEUED, NarrationState.RUNNING)
+    body["stream_url"] = (
+        stream_url_if_playable(base_url(), row.narration_key) if unfinished else None
+    )
+    return body
 
 
 def checked(model: type[M], data: dict[str, Any], *, whole: str = "body") -> M:

@@ -32,8 +32,9 @@ def blueprints() -> list[Blueprint]:
     from service.health import bp as health
     from service.openapi import bp as openapi
     from service.player import bp as player
+    from service.stream import bp as stream
 
-    return [health, openapi, api, audio, feeds, player]
+    return [health, openapi, api, audio, feeds, player, stream]
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:

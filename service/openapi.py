@@ -130,6 +130,7 @@ def op(summary: str, responses: dict[str, Any], **fields: Any) -> dict[str, Any]
 def paths(settings: Settings) -> dict[str, Any]:
     article = [path_param("article_id", v.ARTICLE_ID_PATTERN, "The publisher's article ID.")]
     key = [path_param("key", v.AUDIO_KEY_PATTERN, "The narration's audio key.")]
+    stream = [path_param("narration_key", v.AUDIO_KEY_PATTERN, "The narration's key.")]
     wait = {"name": "wait", "in": "query", "description": "Seconds to wait for the audio first.",
             "schema": {"type": "number", "minimum": 0, "maximum": settings.max_wait_s}}  # fmt: skip
     options_json = {"application/json": {"schema": ref(contract.NarrationOptions)}}
@@ -203,6 +204,28 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "416": problem("The range starts past the end of the file."),
             }, id="getAudio", parameters=[
                 {"name": "Range", "in": "header", "schema": {"type": "string"}},
+                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+            ]),
+        },
+        "/stream/{narration_key}.m3u8": {
+            "parameters": stream,
+            "get": op("HLS playlist (EVENT) of a narration's chunks made so far; "
+                      "#EXT-X-ENDLIST once all are there.", {
+                "200": content("The playlist; not cached until complete.",
+                               "application/vnd.apple.mpegurl", {"type": "string"}),
+                "401": problem("Key-only audio without a valid key."),
+                "404": problem("No such narration plan."),
+            }, id="getStreamPlaylist"),
+        },
+        "/stream/{narration_key}/{segment}.ts": {
+            "parameters": [*stream, path_param("segment", v.STREAM_SEGMENT_PATTERN)],
+            "get": op("One segment of the stream: a chunk as AAC in MPEG-TS (immutable).", {
+                "200": content("Cache-Control: public, max-age=31536000, immutable.",
+                               "video/mp2t"),
+                "304": {"description": "Not modified (the ETag matched)."},
+                "401": problem("Key-only audio without a valid key."),
+                "404": problem("No such segment, or its chunk is not synthesized yet."),
+            }, id="getStreamSegment", parameters=[
                 {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
             ]),
         },

@@ -16,10 +16,12 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from narration import contract, disclosure, readalong
 from narration.catalog import narrations, session_scope
 from narration.catalog.articles import get_article
+from narration.catalog.models import NarrationState
 from narration.languages import normalize as normalize_lang
 from narration.vocabulary import AUDIO_KEY
 from service.context import answer, audio_store, catalog_url, current_settings
 from service.errors import ApiError, checked_article_id
+from service.stream import stream_url_if_playable
 
 bp = Blueprint(
     "player",
@@ -52,6 +54,12 @@ def player_status(article_id: str) -> dict[str, Any] | None:
         audio = narrations.status(current, base_url=base) if current is not None else None
         if audio is not None and current is not None and current.audio_key:
             audio["read_along_url"] = f"{base}/player/read-along/{current.audio_key}.json"
+        waiting = narrations.status(pending, base_url=base) if pending else None
+        if waiting is not None and pending is not None:
+            unfinished = pending.state in (NarrationState.QUEUED, NarrationState.RUNNING)
+            waiting["stream_url"] = (
+                stream_url_if_playable(base, pending.narration_key) if unfinished else None
+            )
         narrated = current or pending
         lang = normalize_lang(article.lang or (narrated.lang if narrated else None)) or (
             current_settings().lang
@@ -64,7 +72,7 @@ def player_status(article_id: str) -> dict[str, Any] | None:
             "image_url": article.image_url,
             "state": state,
             "audio": audio,
-            "pending": narrations.status(pending, base_url=base) if pending else None,
+            "pending": waiting,
         }
 
 
@@ -81,7 +89,8 @@ def _security_headers(response: Response) -> Response:
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' https: data:",
-            f"media-src {audio_origins}",
+            # blob: is the MediaSource hls.js plays a narration's stream through
+            f"media-src {audio_origins} blob:",
             f"connect-src {audio_origins}",
             "base-uri 'none'",
             "form-action 'none'",

@@ -35,11 +35,13 @@ from narration.catalog import narrations, session_scope
 from narration.catalog.models import Narration, NarrationState
 from narration.errors import TransientEngineError
 from narration.failures import RateLimitedTooLong, is_rate_limited
+from narration.gate import PriorityGate
 from narration.jobs import due_from_now
 from narration.redisconn import client_for, redis_url
 from narration.settings import Settings
 from narration.store import AudioStore
 from workers.celery_app import (
+    PRIORITY,
     PUBLISH_HARD_LIMIT_S,
     STITCH_HARD_LIMIT_S,
     STITCH_SOFT_LIMIT_S,
@@ -65,6 +67,28 @@ chunk (stitching 280 s of speech in 23 chunks takes about 5 s here)."""
 @lru_cache(maxsize=4)
 def _redis_client(url: str) -> Any:
     return client_for(url)
+
+
+OFFLINE_ENGINES = ("espeak", "piper")
+OFFLINE_SLOTS = 2
+"""Chunks an offline engine speaks at once per worker process: eSpeak NG is one lock, Piper
+wants the CPU; two keep the chunk's MP3 encode overlapping the next one's speech."""
+_offline_gates: dict[str, PriorityGate] = {}
+_UNGATED = PriorityGate(1_000_000)
+
+
+def _offline_gate(engine: str) -> PriorityGate:
+    """The process's gate for an offline engine, which lets the most urgent chunk in first
+    (see :mod:`narration.gate`); network engines are not gated."""
+    if engine not in OFFLINE_ENGINES:
+        return _UNGATED
+    return _offline_gates.setdefault(engine, PriorityGate(OFFLINE_SLOTS))
+
+
+def _priority_of(task: Task) -> int:
+    """The Redis priority the task was sent with (0 breaking news ... 9 backfill)."""
+    value = (task.request.delivery_info or {}).get("priority")
+    return int(value) if isinstance(value, int) else PRIORITY["normal"]
 
 
 @lru_cache(maxsize=4)
@@ -206,9 +230,11 @@ def synthesize(
         plan = store.load_plan(narration_key)
         synth_ms: int | None = None
         if store.stored_key(plan, index) is None:
-            started = time.monotonic()
             try:
-                synthesize_chunk(plan, index, store, settings, rate_limiter=self.rate_limiter())
+                gate = _offline_gate(plan.primary.engine)
+                with gate.hold(_priority_of(self), rank=0 if index == 0 else 1):
+                    started = time.monotonic()
+                    synthesize_chunk(plan, index, store, settings, rate_limiter=self.rate_limiter())
             except TransientEngineError as exc:
                 raise self.retry_engine(narration_id, index, exc) from exc
             synth_ms = round((time.monotonic() - started) * 1000)
