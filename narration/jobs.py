@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from narration.article import Article
 from narration.catalog import articles, narrations, session_scope
@@ -19,15 +19,15 @@ from narration.catalog.models import Narration
 from narration.queue import JobQueue
 from narration.settings import Settings
 from narration.sources import ArticleNotFound, pull_article
+from narration.vocabulary import PRIORITIES, Priority
 
 if TYPE_CHECKING:
     from narration.plan import NarrationPlan
     from narration.store import AudioStore
 
-log = logging.getLogger(__name__)
+__all__ = ["PRIORITIES", "Priority", "Requested", "request_narration"]
 
-Priority = Literal["high", "normal", "low"]
-PRIORITIES: tuple[Priority, ...] = ("high", "normal", "low")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

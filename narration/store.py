@@ -17,7 +17,6 @@ an older format (MP3, or an older sidecar) count as not stored and are synthesiz
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -30,8 +29,8 @@ from narration.records import ChunkSidecar, StaleRecord, dump, load
 if TYPE_CHECKING:
     from narration.plan import NarrationPlan
 
-_KEY = re.compile(r"[0-9a-f]{16,64}")
-AUDIO_EXTS = ("mp3", "json", "vtt")
+from narration.vocabulary import AUDIO_EXTENSIONS as AUDIO_EXTS
+from narration.vocabulary import AUDIO_KEY as _KEY
 
 
 def _checked(key: str) -> str:

@@ -1,10 +1,12 @@
-"""What a request needs from the app: its settings, catalog URL, audio store and job queue."""
+"""What a request needs from the app: its settings, catalog URL, audio store and job
+queue, and how it answers with a body the contract declares."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from flask import current_app
+from flask import Response, current_app
+from pydantic import BaseModel
 
 from narration.settings import Settings
 
@@ -41,3 +43,10 @@ def job_queue() -> JobQueue:
         queue = CeleryJobQueue(create_celery(current_settings(), sender_only=True))
         current_app.extensions[QUEUE_KEY] = queue
     return queue
+
+
+def answer(model: type[BaseModel], data: dict[str, Any], status: int = 200) -> Response:
+    """``data`` as ``model`` (``narration.contract``) declares it: the answer cannot drift
+    from the document."""
+    body = model.model_validate(data).model_dump(mode="json")
+    return Response(current_app.json.dumps(body), status=status, mimetype="application/json")

@@ -8,8 +8,6 @@ it is complete. With ``NARRATOR_AUDIO_ACCEL_PREFIX`` set, nginx sends the segmen
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, send_file
 
 from narration.plan import NarrationPlan
@@ -24,14 +22,12 @@ from narration.progressive import (
     render_playlist,
     segment_path,
 )
+from narration.vocabulary import AUDIO_KEY, STREAM_SEGMENT
 from service.audio import ONE_YEAR_S, check_access
 from service.context import audio_store, current_settings
 from service.errors import ApiError
 
 bp = Blueprint("stream", __name__)
-
-NARRATION_KEY = re.compile(r"[0-9a-f]{16,64}")
-SEGMENT_NAME = re.compile(r"[0-9]{1,6}-[0-9a-f]{32}")
 
 
 def stream_url(base_url: str, narration_key: str) -> str:
@@ -46,7 +42,7 @@ def stream_url_if_playable(base_url: str, narration_key: str | None) -> str | No
 
 
 def _plan(narration_key: str) -> NarrationPlan:
-    if not NARRATION_KEY.fullmatch(narration_key):
+    if not AUDIO_KEY.fullmatch(narration_key):
         raise ApiError(404, "no such stream", field="narration_key")
     try:
         return audio_store().load_plan(narration_key)
@@ -72,7 +68,7 @@ def playlist(narration_key: str) -> Response:
 @bp.get("/stream/<narration_key>/<segment>.ts")
 def stream_segment(narration_key: str, segment: str) -> Response:
     check_access()
-    if not SEGMENT_NAME.fullmatch(segment):
+    if not STREAM_SEGMENT.fullmatch(segment):
         raise ApiError(404, "no such segment", field="segment")
     plan = _plan(narration_key)
     store = audio_store()

@@ -113,9 +113,10 @@ def create_celery(settings: Settings, *, sender_only: bool = False) -> Celery:
         celery.conf.broker_connection_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
         celery.conf.broker_connection_max_retries = WEB_REDIS_RETRIES
     else:
-        from workers import lifecycle
+        from workers import lifecycle, metrics
 
         lifecycle.connect()
+        metrics.connect()
     return celery
 
 

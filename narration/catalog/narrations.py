@@ -15,6 +15,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from narration import metrics
 from narration.catalog.models import Article, Narration, NarrationChunk, NarrationState, utcnow
 
 FINAL_STATES = (NarrationState.READY, NarrationState.FAILED)
@@ -93,6 +94,9 @@ def create_or_get(
             if row is None:  # pragma: no cover - the conflicting row cannot vanish
                 raise
         else:
+            metrics.NARRATIONS.labels("queued").inc()
+            metrics.CHUNKS.labels("hit").inc(spec.chunks_cached)
+            metrics.CHUNKS.labels("miss").inc(spec.chunks_total - spec.chunks_cached)
             return candidate, True
 
     if row.state == NarrationState.FAILED:
@@ -115,7 +119,10 @@ def create_or_get(
             .execution_options(synchronize_session=False)
         )
         session.refresh(row)
-        return row, result.rowcount == 1  # type: ignore[attr-defined]
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            metrics.NARRATIONS.labels("queued").inc()
+            return row, True
+        return row, False
     if spec.callback_url and not row.callback_url and row.state not in FINAL_STATES:
         row.callback_url = spec.callback_url
     return row, False
@@ -235,6 +242,8 @@ def chunk_done(
             )
     except IntegrityError:
         return False
+    if synth_ms is not None:
+        metrics.SYNTHESIS_SECONDS.observe(synth_ms / 1000)
     session.execute(
         update(Narration)
         .where(Narration.id == narration_id, Narration.chunks_done < Narration.chunks_total)
@@ -282,6 +291,7 @@ def mark_ready(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    metrics.NARRATIONS.labels("ready").inc()
     owner = session.scalar(select(Narration.article_id).where(Narration.id == narration_id))
     session.execute(
         update(Article)
@@ -326,7 +336,10 @@ def mark_failed(
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    metrics.NARRATIONS.labels("failed").inc()
+    return True
 
 
 def current_audio(session: Session, article_id: str) -> Narration | None:
@@ -343,54 +356,6 @@ def latest_for_article(session: Session, article_id: str) -> Narration | None:
     if article is None or article.latest_narration_id is None:
         return None
     return session.get(Narration, article.latest_narration_id)
-
-
-def counts_by_state(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Narration.state, func.count()).group_by(Narration.state))
-    counts = {state.value: 0 for state in NarrationState}
-    for state, count in rows:
-        counts[NarrationState(state).value] = count
-    return counts
-
-
-def cache_totals(session: Session) -> tuple[int, int]:
-    """(chunks found cached, chunks planned) over every narration: the cache hit ratio."""
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(Narration.chunks_cached), 0),
-            func.coalesce(func.sum(Narration.chunks_total), 0),
-        )
-    ).one()
-    return int(row[0]), int(row[1])
-
-
-@dataclass(frozen=True)
-class LatencyHistogram:
-    """Cumulative counts of chunk synthesis times (Prometheus histogram shape)."""
-
-    buckets_ms: tuple[int, ...]
-    cumulative: tuple[int, ...]
-    count: int
-    sum_ms: int
-
-
-def synthesis_histogram(session: Session, buckets_ms: tuple[int, ...]) -> LatencyHistogram:
-    """One query over every synthesized chunk, so API processes report what workers did."""
-    timed = NarrationChunk.synth_ms.is_not(None)
-    columns = [func.count(case((NarrationChunk.synth_ms <= bound, 1))) for bound in buckets_ms]
-    row = session.execute(
-        select(
-            func.count(case((timed, 1))),
-            func.coalesce(func.sum(NarrationChunk.synth_ms), 0),
-            *columns,
-        )
-    ).one()
-    return LatencyHistogram(
-        buckets_ms=buckets_ms,
-        cumulative=tuple(int(value or 0) for value in row[2:]),
-        count=int(row[0] or 0),
-        sum_ms=int(row[1] or 0),
-    )
 
 
 def status(narration: Narration, *, base_url: str = "") -> dict[str, Any]:

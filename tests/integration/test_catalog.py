@@ -97,8 +97,6 @@ def test_chunk_progress_counts_each_chunk_once(catalog: str) -> None:
         got = narrations.get(s, row.id)
         assert got is not None
         assert (got.state, got.chunks_done, got.chunks_total) == (NarrationState.RUNNING, 2, 3)
-        histogram = narrations.synthesis_histogram(s, (100, 500))
-        assert (histogram.count, histogram.sum_ms, histogram.cumulative) == (1, 120, (0, 1))
 
 
 def test_new_version_becomes_current_only_when_ready(catalog: str) -> None:
@@ -142,7 +140,7 @@ def test_failed_narration_asked_again_restarts_once(catalog: str) -> None:
     with session_scope(catalog) as s:
         _, start = narrations.create_or_get(s, spec())
         assert not start
-        assert narrations.counts_by_state(s)["queued"] == 1
+        assert narrations.get(s, row.id).state == NarrationState.QUEUED  # type: ignore[union-attr]
 
 
 def test_an_earlier_attempt_neither_fails_nor_publishes_the_attempt_that_replaced_it(
