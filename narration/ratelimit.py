@@ -6,7 +6,11 @@ Redis, kept between a floor and a ceiling and adapted like TCP's congestion wind
 - each answered request raises it by ``1 / limit`` (one more slot per round of answers);
 - a 429, a 5xx or a time-out halves it (at most once per :data:`DECREASE_COOLDOWN_S`, so one
   burst of refusals counts once, not once per refused request);
-- a ``Retry-After`` closes the gate for every worker until that moment;
+- a ``Retry-After`` closes the gate for every worker until that moment; a push-back without
+  one closes it for a pause that doubles with each further round of push-back (from
+  :data:`PAUSE_S`'s first value to its second) and is forgotten at the next answer. A provider
+  answers a 429 at once, so halving the requests in flight alone still lets a storm of refusals
+  through at full speed; the pause is what makes the workers actually go quiet;
 - any other failure (an unreachable host, a permanent refusal) leaves the limit as it is.
 
 A slot is a lease with an expiry (a member of a Redis sorted set scored by its deadline), so a
@@ -33,6 +37,8 @@ from narration.errors import EngineUnreachable, TransientEngineError
 
 DECREASE_FACTOR = 0.5
 DECREASE_COOLDOWN_S = 1.0
+PAUSE_S = (0.5, 30.0)
+"""The gate's pause after a push-back with no ``Retry-After``: first, and at most."""
 IDLE_FORGET_S = 600
 POLL_S = (0.005, 0.025)
 """A waiting worker asks again after a random pause in this range (seconds)..."""
@@ -84,19 +90,27 @@ return 0
 """
 
 _RELEASE = """
-local leases, limit_key, closed_key, decreased_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local leases, limit_key, closed_key, decreased_key, streak_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local token, outcome, retry_ms, floor, ceiling, factor, cooldown_ms, idle_ms =
   ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
   tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local pause_ms, pause_max_ms = tonumber(ARGV[9]), tonumber(ARGV[10])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREM', leases, token)
 local limit = tonumber(redis.call('GET', limit_key) or ceiling)
 if outcome == 'pushback' then
   local last = tonumber(redis.call('GET', decreased_key) or 0)
+  local streak = tonumber(redis.call('GET', streak_key) or 0)
   if now - last >= cooldown_ms then
     limit = limit * factor
     redis.call('SET', decreased_key, now, 'PX', cooldown_ms + 1000)
+    streak = streak + 1
+    redis.call('SET', streak_key, streak, 'PX', idle_ms)
+  end
+  if retry_ms <= 0 then
+    retry_ms = math.floor(math.min(pause_max_ms, pause_ms * 2 ^ math.max(streak - 1, 0)))
   end
   if retry_ms > 0 then
     local closed = tonumber(redis.call('GET', closed_key) or 0)
@@ -106,6 +120,7 @@ if outcome == 'pushback' then
   end
 elseif outcome == 'answered' then
   limit = limit + 1 / limit
+  redis.call('DEL', streak_key)
 end
 if limit < floor then limit = floor end
 if limit > ceiling then limit = ceiling end
@@ -130,7 +145,8 @@ class RedisRequestLimiter:
         if not 1 <= floor <= ceiling:
             raise ValueError("need 1 <= floor <= ceiling")
         self.ceiling, self.floor = ceiling, floor
-        self.keys = [f"{key}:{name}" for name in ("leases", "limit", "closed", "decreased")]
+        names = ("leases", "limit", "closed", "decreased", "streak")
+        self.keys = [f"{key}:{name}" for name in names]
         self.lease_ms = int(lease_s * 1000)
         self._acquire = client.register_script(_ACQUIRE)
         self._release = client.register_script(_RELEASE)
@@ -161,7 +177,7 @@ class RedisRequestLimiter:
         outcome, retry_after = _outcome(exc)
         args: list[Any] = [token, outcome, int(retry_after * 1000), self.floor]
         args += [self.ceiling, DECREASE_FACTOR, int(DECREASE_COOLDOWN_S * 1000)]
-        args += [IDLE_FORGET_S * 1000]
+        args += [IDLE_FORGET_S * 1000, int(PAUSE_S[0] * 1000), int(PAUSE_S[1] * 1000)]
         return float(self._release(keys=self.keys, args=args))
 
     def limit(self) -> float:
@@ -206,11 +222,17 @@ class LocalRequestLimiter:
         self._in_flight = 0
         self._closed_until = 0.0
         self._decreased_at = -DECREASE_COOLDOWN_S
+        self._streak = 0
         self._cond = threading.Condition()
 
     def limit(self) -> float:
         with self._cond:
             return self._limit
+
+    def closed_for(self) -> float:
+        """Seconds until the gate opens again (0.0 when it is open)."""
+        with self._cond:
+            return max(0.0, self._closed_until - time.monotonic())
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
@@ -242,9 +264,12 @@ class LocalRequestLimiter:
                 if now - self._decreased_at >= DECREASE_COOLDOWN_S:
                     self._limit *= DECREASE_FACTOR
                     self._decreased_at = now
-                self._closed_until = max(self._closed_until, now + retry_after)
+                    self._streak += 1
+                pause = retry_after or min(PAUSE_S[1], PAUSE_S[0] * 2 ** max(self._streak - 1, 0))
+                self._closed_until = max(self._closed_until, now + pause)
             elif outcome == "answered":
                 self._limit += 1.0 / self._limit
+                self._streak = 0
             self._limit = min(float(self.ceiling), max(float(self.floor), self._limit))
             self._cond.notify_all()
 

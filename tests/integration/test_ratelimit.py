@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from narration.errors import EngineUnreachable, TransientEngineError
-from narration.ratelimit import DECREASE_COOLDOWN_S, RedisRequestLimiter
+from narration.ratelimit import DECREASE_COOLDOWN_S, PAUSE_S, RedisRequestLimiter
 
 pytestmark = pytest.mark.integration
 
@@ -97,6 +97,26 @@ def test_retry_after_closes_the_gate_for_everyone(redis_url: str) -> None:
     a.release("t", _rate_limited(retry_after=2.0))
     wait = b.try_acquire("u")
     assert 1.5 < wait <= 2.0
+
+
+def test_pushback_without_retry_after_pauses_everyone_longer_each_round(redis_url: str) -> None:
+    key = f"narrator:test:{uuid.uuid4().hex}"
+    a = _limiter(redis_url, key)
+    b = _limiter(redis_url, key)
+    assert a.try_acquire("t") == 0.0
+    a.release("t", _rate_limited())
+    first = b.try_acquire("u")
+    assert 0 < first <= PAUSE_S[0]
+    _client(redis_url).delete(f"{key}:decreased", f"{key}:closed")  # a new round, at once
+    assert a.try_acquire("t") == 0.0
+    a.release("t", _rate_limited())
+    assert PAUSE_S[0] < b.try_acquire("u") <= 2 * PAUSE_S[0]
+    _client(redis_url).delete(f"{key}:closed")
+    assert a.try_acquire("t") == 0.0
+    a.release("t")  # answered: the next pause starts small again
+    assert a.try_acquire("t") == 0.0
+    a.release("t", _rate_limited())
+    assert 0 < b.try_acquire("u") <= PAUSE_S[0]
 
 
 _CHILD = """

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from narration.errors import EngineUnreachable, TransientEngineError
-from narration.ratelimit import LocalRequestLimiter
+from narration.ratelimit import DECREASE_COOLDOWN_S, PAUSE_S, LocalRequestLimiter
 
 
 def _refused(retry_after: float | None = None) -> TransientEngineError:
@@ -45,11 +45,30 @@ def test_never_more_requests_in_flight_than_the_limit() -> None:
     assert state["most"] == 3 and state["now"] == 0
 
 
+def _refused_together(limiter: LocalRequestLimiter, count: int) -> None:
+    """``count`` requests in flight at once, all refused: one burst of push-back."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def request() -> None:
+        try:
+            with limiter.slot():
+                barrier.wait(30)
+                raise _refused()
+        except TransientEngineError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=request) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(errors) == count
+
+
 def test_refusals_halve_the_limit_and_answers_grow_it_back() -> None:
     limiter = LocalRequestLimiter(ceiling=16, floor=2)
-    for _ in range(3):  # one burst: counted once
-        with pytest.raises(TransientEngineError), limiter.slot():
-            raise _refused()
+    _refused_together(limiter, 3)  # one burst: counted once
     assert limiter.limit() == 8
     with pytest.raises(EngineUnreachable), limiter.slot():
         raise EngineUnreachable("no route")  # says nothing about the provider's load
@@ -58,3 +77,27 @@ def test_refusals_halve_the_limit_and_answers_grow_it_back() -> None:
         with limiter.slot():
             pass
     assert 10 < limiter.limit() <= 16
+
+
+def test_a_refusal_without_retry_after_closes_the_gate_for_a_growing_pause() -> None:
+    limiter = LocalRequestLimiter(ceiling=4, floor=1)
+    with pytest.raises(TransientEngineError), limiter.slot():
+        raise _refused()
+    first = limiter.closed_for()
+    assert 0 < first <= PAUSE_S[0]
+    limiter._decreased_at -= DECREASE_COOLDOWN_S  # the next refusal is a new round
+    with pytest.raises(TransientEngineError), limiter.slot():
+        raise _refused()
+    assert PAUSE_S[0] < limiter.closed_for() <= 2 * PAUSE_S[0]
+    with limiter.slot():
+        pass  # an answer: the provider is back, the pause starts small again
+    with pytest.raises(TransientEngineError), limiter.slot():
+        raise _refused()
+    assert limiter.closed_for() <= PAUSE_S[0]
+
+
+def test_retry_after_is_the_pause() -> None:
+    limiter = LocalRequestLimiter(ceiling=4, floor=1)
+    with pytest.raises(TransientEngineError), limiter.slot():
+        raise _refused(retry_after=0.25)
+    assert 0 < limiter.closed_for() <= 0.25
