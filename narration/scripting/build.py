@@ -7,7 +7,7 @@ import re
 from narration.article import Article
 from narration.errors import UnreadableArticle
 from narration.script import Paragraph, Script, Section, Sentence, Skipped
-from narration.scripting import cleanup, extract
+from narration.scripting import cleanup, extract, line_model
 from narration.scripting.blocks import TextBlock, normalize_space, text_blocks
 from narration.scripting.language import choose_lang
 from narration.scripting.lexicon import Lexicon, load_lexicon
@@ -75,7 +75,12 @@ def article_blocks(article: Article) -> list[TextBlock]:
         return list(extract.extract_page(article.body_html, url=article.canonical_url).blocks)
     if article.body_html is not None:
         return extract.fragment_blocks(article.body_html)
-    return text_blocks(article.body_text or "")
+    blocks = text_blocks(article.body_text or "")
+    if article.form == "text":
+        # A copy of a whole page: the line model tells the story from the page around it.
+        for block, story in zip(blocks, line_model.story_lines(blocks), strict=True):
+            block.story = story
+    return blocks
 
 
 def page_discarded(article: Article) -> list[Skipped]:

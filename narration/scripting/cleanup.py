@@ -45,6 +45,7 @@ TAGS = "tag list"
 ABOUT = "about-the-publisher boilerplate"
 LINKS = "links to other pages"
 AUTHOR_BIO = "author biography"
+OUTSIDE_STORY = "page furniture (outside the story)"
 
 _EMAIL = re.compile(
     r"\[?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\[?email(?:\s|&#160;|\u00a0)*protected\]?)\s*\]?",
@@ -224,6 +225,10 @@ _BYLINE = re.compile(
     r"(?:\s*(?:,|and|&)\s*[^\W\d_][\w'\u2019.\-]*(?:\s+[^\W\d_][\w'\u2019.\-]*){0,3})*)"
     r"\s*(?:[\[(|,\u2013\u2014-].*)?$",
 )
+
+# For the line model: what a date line and the months look like.
+MONTHS = _MONTHS
+DATE_LINE = _TIMESTAMP
 
 # Words after "By" that start a sentence, not a name.
 _NOT_NAMES = {
@@ -489,6 +494,7 @@ def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
             repeats.get(index)
             or (ABOUT if in_about else None)
             or next((r for rule in BLOCK_RULES if (r := rule(block, ctx))), None)
+            or (None if block.story else OUTSIDE_STORY)
             or _above_story(block, kept, ctx)
         )
         if reason == BYLINE and ctx.form == "text" and kept and _is_closing(index, blocks):
