@@ -22,15 +22,8 @@ _TRAILING_TITLE = re.compile(r"\s*(?:기자|특파원|선임기자|논설위원|
 def build_script(article: Article, *, source: str, settings: Settings | None = None) -> Script:
     """The narration script of ``article``; raises UnreadableArticle when nothing can be read."""
     settings = settings or get_settings()
-    blocks = article_blocks(article)
-    title = normalize_space(article.title or "")
+    title, blocks, ctx = prepared(article)
     skipped: list[Skipped] = []
-    if not title and blocks and blocks[0].role == "heading":
-        title, blocks = blocks[0].text, blocks[1:]
-    elif not title and article.form != "html":
-        title, blocks = _title_from_first_block(blocks)
-
-    ctx = cleanup.Context(title=title or None, byline=article.byline, form=article.form)
     cleaned = cleanup.clean(blocks, ctx)
     skipped.extend(cleaned.skipped)
     body = [b for b in cleaned.blocks if b.role == "paragraph"]
@@ -66,6 +59,21 @@ def build_script(article: Article, *, source: str, settings: Settings | None = N
         published=article.published,
         canonical_url=article.canonical_url,
         image_url=article.image_url,
+    )
+
+
+def prepared(article: Article) -> tuple[str, list[TextBlock], cleanup.Context]:
+    """The title, the body blocks before cleanup and the cleanup context of ``article``."""
+    blocks = article_blocks(article)
+    title = normalize_space(article.title or "")
+    if not title and blocks and blocks[0].role == "heading":
+        title, blocks = blocks[0].text, blocks[1:]
+    elif not title and article.form != "html":
+        title, blocks = _title_from_first_block(blocks)
+    return (
+        title,
+        blocks,
+        cleanup.Context(title=title or None, byline=article.byline, form=article.form),
     )
 
 
