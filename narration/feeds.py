@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from narration import disclosure
 from narration.catalog import Article, Narration, NarrationState
 from narration.errors import NarrationError
+from narration.languages import normalize as normalize_lang
 from narration.settings import Settings
 
 ALL = "all"
@@ -68,7 +70,10 @@ class Channel:
     explicit: bool = False
     disclosure: str = "Written by reporters, read by AI."
     image_url: str | None = None
+    """The podcast artwork; ``None``: the built-in one (``Links.artwork``)."""
     category: str = "News"
+    owner_email: str | None = None
+    """``itunes:owner``'s address; ``None``: ``podcasts@`` the feed's host."""
 
 
 def slugify(name: str) -> str:
@@ -122,7 +127,8 @@ def load_feed(
     rows = session.execute(query)
     episodes = [_episode(article, narration, settings) for article, narration in rows]
     languages = {e.lang.split("-")[0] for e in episodes}
-    language = languages.pop() if len(languages) == 1 else settings.lang
+    # always a <language>: the episodes' one, else the configured one, else English
+    language = languages.pop() if len(languages) == 1 else normalize_lang(settings.lang) or "en"
     # in the channel's language; the configured (English) line when it has none
     channel_disclosure = disclosure.comment(settings, language or "en")
     channel = Channel(
@@ -137,6 +143,7 @@ def load_feed(
         disclosure=channel_disclosure,
         image_url=settings.feed_image_url or None,
         language=language,
+        owner_email=settings.feed_owner_email,
     )
     return channel, episodes
 
@@ -152,7 +159,7 @@ def _episode(article: Article, narration: Narration, settings: Settings) -> Epis
         duration_ms=narration.duration_ms or 0,
         published=_as_utc(article.published_at) or ready,
         updated=max(ready, _as_utc(article.updated_at) or ready),
-        lang=narration.lang,
+        lang=normalize_lang(narration.lang) or narration.lang,  # rows made before: "iw"
         link=article.canonical_url,
         byline=article.byline,
         image_url=article.image_url,
@@ -191,6 +198,14 @@ class Links:
 
     def player(self, guid: str) -> str:
         return f"{self.base}/player/{guid}"
+
+    def artwork(self) -> str:
+        """The built-in square artwork, for a feed without ``NARRATOR_FEED_IMAGE_URL``."""
+        return f"{self.base}/player/static/artwork.png"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base).hostname or "localhost"
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -267,16 +282,19 @@ def render_rss(channel: Channel, episodes: Sequence[Episode], links: Links) -> b
     fg.description(channel.description)
     fg.generator("narrator")
     fg.docs("https://www.rssboard.org/rss-specification")
-    if channel.language:
-        fg.language(channel.language)
+    fg.language(channel.language or "en")
     fg.podcast.itunes_author(channel.author)
+    # podcast directories ask for an owner and artwork: the feed always has both
+    fg.podcast.itunes_owner(
+        name=channel.author, email=channel.owner_email or f"podcasts@{links.host}"
+    )
     fg.podcast.itunes_summary(channel.description)
     fg.podcast.itunes_type("episodic")
     fg.podcast.itunes_category(channel.category)
-    if channel.image_url:
-        fg.image(url=channel.image_url, title=channel.title, link=links.base + "/")
-        if _itunes_image_ok(channel.image_url):
-            fg.podcast.itunes_image(channel.image_url)
+    image_url = channel.image_url or links.artwork()
+    fg.image(url=image_url, title=channel.title, link=links.base + "/")
+    if _itunes_image_ok(image_url):
+        fg.podcast.itunes_image(image_url)
     fg.podcastindex.explicit = channel.explicit
     fg.podcastindex.guid = podcast_guid(feed_url)
     if episodes:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("narrator_log_context", default=None)
 
@@ -94,3 +95,19 @@ def configure_logging(level: str | int = "INFO") -> None:
     for handler in consoles:
         handler.setFormatter(JsonFormatter())
     root.setLevel(level)
+
+
+def masked_url(url: str | None) -> str:
+    """``url`` with its password shown as ``***``: database and Redis URLs carry credentials,
+    and logs and start-up banners are read by more people than the settings are."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    if password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))

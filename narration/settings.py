@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-EngineName = Literal["gtts", "espeak", "piper", "auto"]
+from narration.vocabulary import MAX_WAIT_S, EngineName
+
+__all__ = ["EngineName", "Settings", "get_settings"]
 
 
 def _split_csv(value: object) -> object:
@@ -80,7 +82,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """Absolute base URL for links in feeds and webhooks, e.g. ``https://news.example``."""
     feed_image_url: str | None = None
-    """Podcast artwork (square JPEG or PNG, 1400-3000 px) that podcast directories require."""
+    """Podcast artwork (square JPEG or PNG, 1400-3000 px) that podcast directories require;
+    ``None``: a plain built-in square."""
+    feed_owner_email: str | None = None
+    """``itunes:owner`` address podcast directories write to; ``None``: ``podcasts@<host>``."""
     webhook_secret: str | None = None
     """HMAC-SHA256 key that signs webhook deliveries; ``None``: deliveries go unsigned."""
     webhook_timeout: float = 10.0
@@ -94,8 +99,36 @@ class Settings(BaseSettings):
     with ``X-Accel-Redirect`` and lets nginx send the file. ``None``: Flask sends the file."""
     audio_requires_key: bool = False
     """Audio only for holders of an API key (Bearer header or ``?key=``), e.g. subscriber-only."""
+    max_wait_s: float = Field(default=MAX_WAIT_S, ge=0, le=MAX_WAIT_S)
+    """Longest ``?wait=`` an on-demand narration request may hold its connection for."""
+    min_free_mb: int = Field(default=200, ge=0)
+    """Free space the audio store needs: below it ``/readyz`` reports the store as full."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """A worker serves its own Prometheus metrics on this port (for workers on hosts where no
+    API process adds their values up through ``PROMETHEUS_MULTIPROC_DIR``)."""
+    proxy_hops: int = Field(default=0, ge=0)
+    """Reverse proxies in front of the app (nginx: 1) whose ``X-Forwarded-*`` headers are
+    trusted for the client's host, scheme and address; 0: none, the headers are ignored."""
     worker_concurrency: int = 8
     """Threads per worker process; synthesis calls are network-bound, so they overlap."""
+
+    # --- recovery -----------------------------------------------------------------------------
+    stall_after_s: float = Field(default=90.0, gt=0)
+    """A narration whose progress has not moved for this long (beyond the waits it announced,
+    such as a rate-limit backoff) has lost work: the reconciler sends the missing part again."""
+    reconcile_interval_s: float = Field(default=30.0, gt=0)
+    """How often workers look for stalled narrations (one of them at a time, under a lock)."""
+    tts_backoff_s: float = Field(default=60.0, gt=0)
+    """First wait of a chunk the speech service rate-limited (HTTP 429); doubles each time."""
+    tts_backoff_max_s: float = Field(default=900.0, gt=0)
+    """Longest single wait of a rate-limited chunk."""
+    tts_rate_limited_for_s: float = Field(default=3600.0, gt=0)
+    """How long a chunk keeps waiting out rate limits before its narration fails with
+    ``tts_rate_limited``."""
+    scratch_dir: Path | None = None
+    """Scratch space for stitching (raw PCM, decoded chunks), outside the served audio store;
+    ``None``: ``narrator-scratch`` in the system's temporary directory. Each process works in a
+    folder of its own, removed when the process is gone."""
     log_level: str = "INFO"
 
     @field_validator("api_keys", "article_source_hosts", "webhook_hosts", mode="before")

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from narration import scratch
 from narration.audio import CHUNK_RATE, decode, find_ffmpeg, run_ffmpeg
 from narration.errors import NarrationError
 from narration.loudness import Loudness, Normalization, measure, plan_normalization
@@ -92,11 +93,13 @@ def stitch_narration(
     spec = plan.stitch
     store.root.mkdir(parents=True, exist_ok=True)
     store.remove_stale_temporaries()
-    fd, raw_name = tempfile.mkstemp(dir=store.root, prefix=".stitch-", suffix=".raw")
+    # The raw PCM and the MP3 before publication live in this process's scratch folder, not in
+    # the served store: a stitch killed mid-way leaves nothing there (see narration.scratch).
+    fd, raw_name = tempfile.mkstemp(dir=scratch.own_dir(settings), prefix="stitch-", suffix=".raw")
     raw = Path(raw_name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            timeline = _assemble(plan, store, keys, ffmpeg, fh)
+            timeline = _assemble(plan, store, keys, ffmpeg, fh, workdir=raw.parent)
         measured = measure(ffmpeg, raw, _RAW, true_peak=False)
         norm = plan_normalization(measured, spec["target_lufs"], spec["true_peak_dbtp"])
         mp3_tmp, loudness, norm = _encode(ffmpeg, raw, measured, norm, spec)
@@ -111,20 +114,12 @@ def stitch_narration(
             json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
         )
         store.write_atomic(store.audio_path(key, "vtt"), render_vtt(manifest["sentences"]).encode())
-        os.chmod(mp3_tmp, 0o644)
-        _fsync(mp3_tmp)  # ffmpeg and mutagen do not: a crash must not leave a named empty file
-        os.replace(mp3_tmp, store.audio_path(key, "mp3"))
+        # Copied in atomically (the scratch space may be another file system); last, as the
+        # MP3 is what makes the narration complete.
+        store.write_atomic(store.audio_path(key, "mp3"), mp3_tmp.read_bytes())
     finally:
         mp3_tmp.unlink(missing_ok=True)
     return _result(store, key, False)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -149,15 +144,17 @@ def _fit(samples: np.ndarray, expected: int) -> np.ndarray:
     return samples[:expected]
 
 
-def decode_chunks(store: AudioStore, keys: list[str], ffmpeg: str) -> list[np.ndarray]:
+def decode_chunks(
+    store: AudioStore, keys: list[str], ffmpeg: str, *, workdir: Path | None = None
+) -> list[np.ndarray]:
     """Decode the chunks ``keys`` with one ffmpeg, as they come (not fitted to the sidecar).
     Each chunk is its own input, demuxed alone so its gapless header applies exactly as when
-    decoded by itself, mapped to its own raw output."""
+    decoded by itself, mapped to its own raw output (in ``workdir``, else the store's root)."""
     args: list[str] = []
     for key in keys:
         # The fixed-point decoder, named as pydub named it, so output matches earlier stitches.
         args += ["-f", "mp3", "-c:a", "mp3", "-i", str(store.chunk_path(key))]
-    with store.temp_dir(store.root, "stitch-decode") as tmp:
+    with store.temp_dir(workdir or store.root, "stitch-decode") as tmp:
         outputs = [Path(tmp) / f"{n}.raw" for n in range(len(keys))]
         for n, out in enumerate(outputs):
             args += ["-map", f"{n}:a", "-ac", "1", "-ar", str(RATE), "-f", "s16le"]
@@ -167,10 +164,10 @@ def decode_chunks(store: AudioStore, keys: list[str], ffmpeg: str) -> list[np.nd
 
 
 def _decode_batch(
-    store: AudioStore, keys: list[str], ffmpeg: str
+    store: AudioStore, keys: list[str], ffmpeg: str, workdir: Path | None = None
 ) -> list[tuple[np.ndarray, list[int]]]:
     metas = [store.chunk_meta(k) for k in keys]
-    decoded = decode_chunks(store, keys, ffmpeg)
+    decoded = decode_chunks(store, keys, ffmpeg, workdir=workdir)
     return [
         (_fit(samples, int(meta["samples"])), [int(n) for n in meta["parts"]])
         for samples, meta in zip(decoded, metas, strict=True)
@@ -178,24 +175,31 @@ def _decode_batch(
 
 
 def _decoded(
-    store: AudioStore, keys: list[str], ffmpeg: str
+    store: AudioStore, keys: list[str], ffmpeg: str, workdir: Path | None = None
 ) -> Iterator[tuple[np.ndarray, list[int]]]:
     """Chunks decoded a batch at a time, two ffmpeg processes at once, yielded in order, with
     at most three batches in memory."""
     batches = [keys[i : i + DECODE_BATCH] for i in range(0, len(keys), DECODE_BATCH)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = [pool.submit(_decode_batch, store, b, ffmpeg) for b in batches[:2]]
+        pending = [pool.submit(_decode_batch, store, b, ffmpeg, workdir) for b in batches[:2]]
         next_batch = len(pending)
         while pending:
             results = pending.pop(0).result()
             if next_batch < len(batches):
-                pending.append(pool.submit(_decode_batch, store, batches[next_batch], ffmpeg))
+                pending.append(
+                    pool.submit(_decode_batch, store, batches[next_batch], ffmpeg, workdir)
+                )
                 next_batch += 1
             yield from results
 
 
 def _assemble(
-    plan: NarrationPlan, store: AudioStore, keys: list[str], ffmpeg: str, out: BinaryIO
+    plan: NarrationPlan,
+    store: AudioStore,
+    keys: list[str],
+    ffmpeg: str,
+    out: BinaryIO,
+    workdir: Path | None = None,
 ) -> _Timeline:
     pauses = {k: RATE * int(v) // 1000 for k, v in plan.stitch["pauses_ms"].items()}
     position = 0
@@ -217,7 +221,7 @@ def _assemble(
         silence(pauses["section"])
     last_chunk = len(plan.chunks) - 1
     for n, (chunk, (samples, lengths)) in enumerate(
-        zip(plan.chunks, _decoded(store, keys, ffmpeg), strict=True)
+        zip(plan.chunks, _decoded(store, keys, ffmpeg, workdir), strict=True)
     ):
         start = position
         offset = 0

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -26,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from narration.plan import NarrationPlan
 
-_KEY = re.compile(r"[0-9a-f]{16,64}")
-AUDIO_EXTS = ("mp3", "json", "vtt")
+from narration.vocabulary import AUDIO_EXTENSIONS as AUDIO_EXTS
+from narration.vocabulary import AUDIO_KEY as _KEY
 
 
 def _checked(key: str) -> str:

@@ -27,21 +27,7 @@ from mutagen.id3 import (
     CTOCFlags,
 )
 
-# ID3 wants ISO 639-2 codes; the script carries BCP 47 / ISO 639-1.
-_ISO639_2 = {
-    "ar": "ara", "bn": "ben", "ca": "cat", "cs": "ces", "da": "dan", "de": "deu", "el": "ell",
-    "en": "eng", "es": "spa", "et": "est", "fa": "fas", "fi": "fin", "fr": "fra", "he": "heb",
-    "hi": "hin", "hr": "hrv", "hu": "hun", "id": "ind", "it": "ita", "ja": "jpn", "ko": "kor",
-    "lt": "lit", "lv": "lav", "ms": "msa", "nl": "nld", "no": "nor", "nb": "nob", "pl": "pol",
-    "pt": "por", "ro": "ron", "ru": "rus", "sk": "slk", "sl": "slv", "sr": "srp", "sv": "swe",
-    "sw": "swa", "ta": "tam", "th": "tha", "tr": "tur", "uk": "ukr", "ur": "urd", "vi": "vie",
-    "zh": "zho",
-}  # fmt: skip
-
-
-def iso639_2(lang: str) -> str:
-    base = lang.split("-")[0].split("_")[0].lower()
-    return _ISO639_2.get(base, base if len(base) == 3 else "und")
+from narration.languages import iso639_2
 
 
 def write_tags(
@@ -53,7 +39,7 @@ def write_tags(
     publisher, url, cover (``{"path": ...}`` or a path). ``chapters``: ``{"title", "start_ms",
     "end_ms"}`` in order."""
     tags = ID3()
-    lang3 = iso639_2(str(meta.get("language") or "und"))
+    lang3 = iso639_2(meta.get("language"))
     tags.add(TIT2(encoding=3, text=str(meta.get("title") or "")))
     if meta.get("artist"):
         tags.add(TPE1(encoding=3, text=str(meta["artist"])))

@@ -1,60 +1,41 @@
 """The publisher API: articles in, narrations queued and reported, on-demand narration.
 
-Views are thin: they validate the request, call ``narration`` (script, plan, catalog) and start
-the Celery job through ``workers.dispatch``. Every write needs an API key (``service.auth``).
+Views are thin: they validate the request against ``narration.contract`` and call ``narration``
+(script, plan, catalog, and the job through the app's :class:`~narration.queue.JobQueue`).
+Every write needs an API key (``service.auth``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from celery import Celery
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
+from pydantic import BaseModel, ValidationError
 
-from narration import logs
+from narration import contract, jobs, languages, logs
 from narration.article import Article as ParsedArticle
 from narration.catalog import articles, narrations, session_scope
 from narration.catalog.models import Narration, NarrationState
 from narration.errors import NarrationError, UnreadableArticle
-from narration.jobs import PRIORITIES, Priority, Requested, request_narration
+from narration.jobs import Requested, request_narration
+from narration.queue import QueueUnavailable
 from narration.scripting import build_script, parse_article
-from narration.settings import Settings
-from narration.sources import ArticleNotFound, ArticleSourceError, pull_article
+from narration.sources import ArticleNotFound, ArticleSourceError
+from narration.vocabulary import ARTICLE_ID, NARRATION_ID, Priority
 from service.auth import write_access
-from service.context import audio_store, current_settings
-from service.errors import ApiError
+from service.context import answer, audio_store, current_settings, job_queue
+from service.errors import ApiError, checked_article_id
+from service.stream import stream_url_if_playable
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
-ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-NARRATION_ID = re.compile(r"[0-9a-f]{32}")
-ENGINES = ("gtts", "espeak", "piper", "auto")
-MAX_WAIT_S = 30
 WAIT_POLL_S = 0.25
-MAX_BATCH = 1000
-CELERY_KEY = "narrator.celery"
-WEB_REDIS_RETRIES = 2
-WEB_REDIS_CONNECT_TIMEOUT_S = 3.0
-LOST_JOB_GRACE_S = 120
-"""A job sent this recently may still be on its way to Redis: never taken for lost."""
 
+M = TypeVar("M", bound=BaseModel)
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def checked_article_id(article_id: str) -> str:
-    if not ARTICLE_ID.fullmatch(article_id):
-        raise ApiError(
-            400,
-            "an article ID is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
-            "or digit",
-            field="id",
-        )
-    return article_id
 
 
 def checked_size(body: bytes, field: str) -> bytes:
@@ -72,26 +53,22 @@ def base_url() -> str:
 
 
 def status_json(row: Narration) -> dict[str, Any]:
-    return narrations.status(row, base_url=base_url())
+    body = narrations.status(row, base_url=base_url())
+    # Where to listen while it is made: the growing HLS playlist, once its first chunk exists.
+    unfinished = row.state in (NarrationState.QUEUED, NarrationState.RUNNING)
+    body["stream_url"] = (
+        stream_url_if_playable(base_url(), row.narration_key) if unfinished else None
+    )
+    return body
 
 
-def celery_app() -> Celery:
-    """The Celery app for this Flask app's settings (its broker), made on first use."""
-    celery: Celery | None = current_app.extensions.get(CELERY_KEY)
-    if celery is None:
-        from workers.celery_app import create_celery
-
-        celery = create_celery(current_settings())
-        # A request must not hang while Redis is down: Celery's result backend would retry its
-        # connection 20 times, a second apart, before the request could answer 503.
-        celery.conf.result_backend_transport_options = {
-            **celery.conf.result_backend_transport_options,
-            "retry_policy": {"max_retries": WEB_REDIS_RETRIES, "interval_max": 0.5},
-        }
-        celery.conf.redis_socket_connect_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
-        celery.conf.broker_connection_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
-        current_app.extensions[CELERY_KEY] = celery
-    return celery
+def checked(model: type[M], data: dict[str, Any], *, whole: str = "body") -> M:
+    """``data`` validated by ``model``; a 400 naming the field (``whole``: the object)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        field, message = contract.first_error(exc)
+        raise ApiError(400, message, field=field or whole) from None
 
 
 def json_object(*, required: bool) -> dict[str, Any]:
@@ -120,141 +97,73 @@ def json_object(*, required: bool) -> dict[str, Any]:
     return obj
 
 
-def _optional_str(obj: dict[str, Any], name: str, max_len: int) -> str | None:
-    value = obj.get(name, request.args.get(name))
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > max_len:
-        raise ApiError(400, f"{name} must be a string of at most {max_len} characters", field=name)
-    return value.strip()
+def single_arg(name: str) -> str:
+    """The query parameter ``name``, refused when given more than once."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise ApiError(400, f"give {name} once", field=name)
+    return values[0]
 
 
-def narration_options(obj: dict[str, Any], *, default_priority: Priority) -> dict[str, Any]:
-    """engine, voice, lang, priority and callback_url from a JSON body or the query string."""
-    engine = _optional_str(obj, "engine", 16)
-    if engine is not None and engine not in ENGINES:
-        raise ApiError(400, f"engine must be one of {', '.join(ENGINES)}", field="engine")
-    lang = _optional_str(obj, "lang", 35)
-    if lang is not None and not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", lang):
-        raise ApiError(400, "lang must be a BCP 47 language tag such as en or zh-TW", field="lang")
-    priority = _optional_str(obj, "priority", 8) or default_priority
-    if priority not in PRIORITIES:
-        raise ApiError(400, f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
-    callback_url = _optional_str(obj, "callback_url", 2048)
+def with_query_options(obj: dict[str, Any]) -> dict[str, Any]:
+    """The body's fields over the narration options of the query string (the body wins)."""
+    query = {name: single_arg(name) for name in contract.OPTION_NAMES if name in request.args}
+    checked(contract.NarrationOptions, query)  # a bad one is refused even when the body wins
+    return {**query, **obj}
+
+
+def narration_options(
+    options: contract.NarrationOptions, *, default_priority: Priority
+) -> dict[str, Any]:
+    """What ``request_narration`` takes from validated options."""
+    callback_url = options.callback_url
     if callback_url is not None:
         from narration.webhooks import validate_callback_url
 
-        callback_url = validate_callback_url(callback_url, hosts=current_settings().webhook_hosts)
+        try:
+            callback_url = validate_callback_url(
+                callback_url, hosts=current_settings().webhook_hosts
+            )
+        except ValueError as exc:  # urllib's refusal of a malformed host
+            raise ApiError(400, f"callback_url: {exc}", field="callback_url") from None
+    lang = languages.normalize(options.lang)
+    if options.lang and lang is None:
+        raise ApiError(422, f"lang {options.lang!r} is not a known language", field="lang")
     return {
-        "engine": engine,
-        "voice": _optional_str(obj, "voice", 64),
+        "engine": options.engine,
+        "voice": options.voice.strip() if options.voice else None,
         "lang": lang,
-        "priority": priority,
+        "priority": options.priority or default_priority,
         "callback_url": callback_url,
     }
 
 
+def queue_unavailable(exc: QueueUnavailable) -> ApiError:
+    """503 while the queue is down: the row stays queued and the reconciler sends its job when
+    the queue is back."""
+    current_app.logger.warning("could not queue a narration: %s", exc)
+    return ApiError(503, "the job queue is unreachable; the narration starts when it is back")
+
+
 def start_job(requested: Requested, priority: str) -> None:
-    """Send the job if this request won the row; a broker outage fails the row, not silently."""
-    from workers.dispatch import enqueue
-
-    row = requested.narration
-    if not requested.start:
-        if row.state in (NarrationState.QUEUED, NarrationState.RUNNING):
-            resend_lost_job(requested, priority)
-        return
+    """Send the job if this request won the row, else recover its lost work, if any."""
     try:
-        enqueue(
-            celery_app(),
-            row.id,
-            row.narration_key,
-            requested.missing,
-            attempt=row.attempts,
-            priority=priority,
+        jobs.start_job(current_settings(), audio_store(), job_queue(), requested, priority)
+    except QueueUnavailable as exc:
+        raise queue_unavailable(exc) from exc
+
+
+def narrate_article(article_id: str, options: dict[str, Any]) -> Requested:
+    try:
+        return jobs.narrate_article(
+            current_settings(), audio_store(), job_queue(), article_id, **options
         )
-    except Exception as exc:
-        current_app.logger.exception("could not queue narration %s", row.id)
-        with session_scope(current_settings().catalog_url) as session:
-            narrations.mark_failed(
-                session, row.id, "the job could not be queued; try again", attempt=row.attempts
-            )
-        raise ApiError(503, "the job queue is unreachable; try again shortly") from exc
-
-
-def resend_lost_job(requested: Requested, priority: str) -> None:
-    """An unfinished narration whose job is nowhere in Redis (flushed, or lost with a worker
-    beyond redelivery) is sent again, by one request, once its last send is old enough."""
-    from workers.dispatch import enqueue, nothing_pending
-
-    row = requested.narration
-    settings = current_settings()
-    try:
-        if not nothing_pending(celery_app()):
-            return
-        not_since = datetime.now(UTC) - timedelta(seconds=LOST_JOB_GRACE_S)
-        with session_scope(settings.catalog_url) as session:
-            if not narrations.claim_redispatch(session, row.id, not_since=not_since):
-                return
-            claimed = narrations.get(session, row.id)
-            if claimed is None:  # deleted meanwhile
-                return
-            attempt = claimed.attempts  # the claim counted a new attempt
-        missing = audio_store().missing_chunks(requested.plan)
-        current_app.logger.warning("re-sending the lost job of narration %s", row.id)
-        enqueue(
-            celery_app(), row.id, row.narration_key, missing, attempt=attempt, priority=priority
-        )
-    except Exception:  # recovery is best effort; the row's state is unchanged
-        current_app.logger.exception("could not re-send the job of narration %s", row.id)
-
-
-def article_for_narration(settings: Settings, article_id: str) -> ParsedArticle:
-    """The stored article, or a fresh pull from the CMS when it comes from there."""
-    with session_scope(settings.catalog_url) as session:
-        row = articles.get_article(session, article_id)
-        if row is not None and (row.source == "pushed" or not settings.article_source):
-            return parse_article(
-                row.body,
-                content_type=row.content_type,
-                url=row.canonical_url,
-                max_bytes=settings.max_article_bytes,
-            )
-    if not settings.article_source:
-        raise ApiError(404, f"no article {article_id!r}: PUT it first", field="id")
-    try:
-        parsed, fetched = pull_article(settings, article_id)
     except ArticleNotFound as exc:
         raise ApiError(404, str(exc), field="id") from exc
     except ArticleSourceError as exc:
         raise ApiError(502, str(exc), title="Article source failed") from exc
-    with session_scope(settings.catalog_url) as session:
-        articles.upsert_article(
-            session,
-            article_id,
-            parsed,
-            body=fetched.body,
-            content_type=fetched.content_type or "application/octet-stream",
-            source="pulled",
-        )
-    return parsed
-
-
-def narrate_article(article_id: str, options: dict[str, Any]) -> Requested:
-    settings = current_settings()
-    parsed = article_for_narration(settings, article_id)
-    requested = request_narration(
-        settings,
-        audio_store(),
-        parsed,
-        source=f"cms:{article_id}",
-        article_id=article_id,
-        **options,
-    )
-    logs.update_context(
-        narration_id=requested.narration.id, narration_key=requested.narration.narration_key
-    )
-    start_job(requested, options["priority"])
-    return requested
+    except QueueUnavailable as exc:
+        raise queue_unavailable(exc) from exc
 
 
 def article_json(article_id: str) -> dict[str, Any]:
@@ -284,9 +193,9 @@ def article_json(article_id: str) -> dict[str, Any]:
 
 def narration_response(row: Narration, location: str) -> Response:
     """200 with the status when the audio is ready (or failed for good), else 202 + Location."""
-    response = jsonify(status_json(row))
-    if row.state in (NarrationState.QUEUED, NarrationState.RUNNING):
-        response.status_code = 202
+    unfinished = row.state in (NarrationState.QUEUED, NarrationState.RUNNING)
+    response = answer(contract.NarrationStatus, status_json(row), 202 if unfinished else 200)
+    if unfinished:
         response.headers["Location"] = location
     return response
 
@@ -308,7 +217,7 @@ def wait_until_final(narration_id: str, seconds: float) -> Narration | None:
 # --- articles ----------------------------------------------------------------------------------
 
 
-@bp.put("/articles/<path:article_id>")
+@bp.put("/articles/<article:article_id>")
 @write_access
 def put_article(article_id: str) -> Response:
     """Store or update an article: CMS JSON, or a whole HTML page, as the body."""
@@ -337,30 +246,30 @@ def put_article(article_id: str) -> Response:
             source="pushed",
             script=script,
         )
-    response = jsonify(article_json(article_id))
-    response.status_code = 200 if existed else 201
+    response = answer(contract.ArticleAnswer, article_json(article_id), 200 if existed else 201)
     response.headers["Location"] = url_for(".get_article", article_id=article_id)
     return response
 
 
-@bp.get("/articles/<path:article_id>")
+@bp.get("/articles/<article:article_id>")
 def get_article(article_id: str) -> Response:
-    return jsonify(article_json(checked_article_id(article_id)))
+    return answer(contract.ArticleAnswer, article_json(checked_article_id(article_id)))
 
 
-@bp.post("/articles/<path:article_id>/narration")
+@bp.post("/articles/<article:article_id>/narration")
 @write_access
 def post_article_narration(article_id: str) -> Response:
     """Queue the article's narration (one job however often or concurrently asked)."""
     article_id = checked_article_id(article_id)
-    options = narration_options(json_object(required=False), default_priority="normal")
+    body = checked(contract.NarrationOptions, with_query_options(json_object(required=False)))
+    options = narration_options(body, default_priority="normal")
     requested = narrate_article(article_id, options)
     return narration_response(
         requested.narration, url_for(".get_article_narration", article_id=article_id)
     )
 
 
-@bp.get("/articles/<path:article_id>/narration")
+@bp.get("/articles/<article:article_id>/narration")
 def get_article_narration(article_id: str) -> Response:
     """The latest version's state and progress; ``current_audio_url`` is what is served now."""
     article_id = checked_article_id(article_id)
@@ -374,12 +283,12 @@ def get_article_narration(article_id: str) -> Response:
         raise ApiError(404, f"article {article_id!r} has not been narrated", field="id")
     body = status_json(latest)
     body["current_audio_url"] = status_json(current)["audio_url"] if current else None
-    response = jsonify(body)
+    response = answer(contract.ArticleNarrationStatus, body)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@bp.get("/articles/<path:article_id>/audio")
+@bp.get("/articles/<article:article_id>/audio")
 def get_article_audio(article_id: str) -> Response:
     """Redirect to the article's current content-addressed MP3."""
     article_id = checked_article_id(article_id)
@@ -396,50 +305,60 @@ def get_article_audio(article_id: str) -> Response:
 # --- on-demand and batch -----------------------------------------------------------------------
 
 
-def _on_demand_article(obj: dict[str, Any]) -> ParsedArticle:
+def _on_demand_article(body: contract.OnDemandRequest | None) -> ParsedArticle:
+    """The article of a text or HTML body, or of a JSON request's ``text`` or ``html``."""
     settings = current_settings()
-    if request.mimetype in ("text/plain", "text/html"):
+    if body is None:
         return parse_article(
             checked_size(request.get_data(), "body"),
             content_type=request.content_type,
             max_bytes=settings.max_article_bytes,
         )
-    text, html = obj.get("text"), obj.get("html")
-    if (text is None) == (html is None):
-        raise ApiError(400, "send exactly one of text and html", field="text")
-    title = _optional_str(obj, "title", 500)
-    source = text if text is not None else html
-    name = "text" if text is not None else "html"
-    if not isinstance(source, str) or not source.strip():
-        raise ApiError(400, f"{name} must be a non-empty string", field=name)
+    name, source = ("text", body.text) if body.text is not None else ("html", body.html)
+    assert source is not None  # the model holds exactly one of them
     if len(source.encode()) > settings.max_article_bytes:
         raise ApiError(
             413, f"{name} is over the limit of {settings.max_article_bytes} bytes", field=name
         )
-    if text is not None:
+    if body.text is not None:
         article = ParsedArticle(form="text", body_text=source)
     else:
         article = parse_article(source.encode(), content_type="text/html; charset=utf-8")
-    if title:
-        article.title = title
+    if body.title and body.title.strip():
+        article.title = body.title.strip()
     return article
+
+
+def checked_wait() -> float:
+    """``?wait=``: seconds, at most ``NARRATOR_MAX_WAIT_S``, to hold the answer for the audio."""
+    limit = current_settings().max_wait_s
+    seconds = 0.0
+    if "wait" in request.args:
+        try:
+            seconds = float(single_arg("wait"))
+        except ValueError:
+            raise ApiError(400, "wait must be a number of seconds", field="wait") from None
+    if not 0 <= seconds <= limit:  # also refuses nan
+        raise ApiError(400, f"wait must be between 0 and {limit:g} seconds", field="wait")
+    return seconds
 
 
 @bp.post("/narrations")
 @write_access
 def post_narrations() -> Response:
-    """Narrate posted text or HTML; with ``?wait=N`` (N ≤ 30) answer when ready or after N s."""
-    raw_wait = request.args.get("wait", "0")
+    """Narrate posted text or HTML; with ``?wait=N`` answer when ready or after N s."""
+    wait = checked_wait()
+    body: contract.OnDemandRequest | None = None
+    if request.mimetype in ("text/plain", "text/html"):
+        options = narration_options(
+            checked(contract.NarrationOptions, with_query_options({})), default_priority="high"
+        )
+    else:
+        obj = with_query_options(json_object(required=True))
+        body = checked(contract.OnDemandRequest, obj, whole="text")
+        options = narration_options(body, default_priority="high")
     try:
-        wait = float(raw_wait)
-    except ValueError:
-        raise ApiError(400, "wait must be a number of seconds", field="wait") from None
-    if not 0 <= wait <= MAX_WAIT_S:
-        raise ApiError(400, f"wait must be between 0 and {MAX_WAIT_S} seconds", field="wait")
-    obj = {} if request.mimetype in ("text/plain", "text/html") else json_object(required=True)
-    options = narration_options(obj, default_priority="high")
-    try:
-        article = _on_demand_article(obj)
+        article = _on_demand_article(body)
     except UnreadableArticle as exc:
         raise ApiError(422, str(exc), field=exc.field or "text") from exc
     requested = request_narration(
@@ -465,7 +384,7 @@ def get_narration(narration_id: str) -> Response:
             row = narrations.get(session, narration_id)
     if row is None:
         raise ApiError(404, f"no narration {narration_id!r}", field="id")
-    response = jsonify(status_json(row))
+    response = answer(contract.NarrationStatus, status_json(row))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -474,18 +393,10 @@ def get_narration(narration_id: str) -> Response:
 @write_access
 def post_narrations_batch() -> Response:
     """Queue many articles at once (an archive backfill): low priority unless told otherwise."""
-    obj = json_object(required=True)
-    ids = obj.get("ids")
-    if not isinstance(ids, list) or not ids:
-        raise ApiError(400, "ids must be a non-empty list of article IDs", field="ids")
-    if len(ids) > MAX_BATCH:
-        raise ApiError(400, f"at most {MAX_BATCH} ids per batch", field="ids")
-    for position, article_id in enumerate(ids):
-        if not isinstance(article_id, str) or not ARTICLE_ID.fullmatch(article_id):
-            raise ApiError(400, "not a valid article ID", field=f"ids[{position}]")
-    options = narration_options(obj, default_priority="low")
+    body = checked(contract.BatchRequest, with_query_options(json_object(required=True)))
+    options = narration_options(body, default_priority="low")
     results: list[dict[str, Any]] = []
-    for article_id in dict.fromkeys(ids):
+    for article_id in dict.fromkeys(body.ids):
         try:
             requested = narrate_article(article_id, options)
         except ApiError as exc:
@@ -504,8 +415,4 @@ def post_narrations_batch() -> Response:
                 "status_url": url_for(".get_article_narration", article_id=article_id),
             }
         )
-    return Response(
-        response=current_app.json.dumps({"results": results}),
-        status=202,
-        mimetype="application/json",
-    )
+    return answer(contract.BatchAnswer, {"results": results}, 202)

@@ -10,17 +10,15 @@ to nginx with ``X-Accel-Redirect``.
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, request, send_file
 
+from narration.vocabulary import AUDIO_KEY
 from service.auth import bearer_key, key_is_valid
 from service.context import audio_store, current_settings
 from service.errors import ApiError
 
 bp = Blueprint("audio", __name__)
 
-AUDIO_KEY = re.compile(r"[0-9a-f]{16,64}")
 MEDIA_TYPES = {
     "mp3": "audio/mpeg",
     "json": "application/json",
@@ -53,6 +51,12 @@ def audio_file(key: str, ext: str) -> Response:
     if not path.is_file():
         raise ApiError(404, "no such audio file", field="key")
 
+    # As nginx does in production (deploy/nginx.conf): players and read-along widgets on the
+    # publisher's pages fetch the audio, transcript and manifest from another origin.
+    cors = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges",
+    }
     visibility = "private" if settings.audio_requires_key else "public"
     cache_control = f"{visibility}, max-age={ONE_YEAR_S}, immutable"
     if settings.audio_accel_prefix:
@@ -62,8 +66,13 @@ def audio_file(key: str, ext: str) -> Response:
             f"{settings.audio_accel_prefix.rstrip('/')}/{key}.{ext}"
         )
         response.headers["Cache-Control"] = cache_control
+        response.headers.update(cors)
         return response
 
+    if "," in request.headers.get("Range", ""):
+        # Several ranges would need a multipart answer; a server may ignore Range, so the
+        # whole file is sent (200) rather than refusing a request that is valid.
+        request.environ.pop("HTTP_RANGE", None)
     response = send_file(
         path,
         mimetype=MEDIA_TYPES[ext],
@@ -74,4 +83,5 @@ def audio_file(key: str, ext: str) -> Response:
     )
     response.headers["Cache-Control"] = cache_control
     response.headers["Accept-Ranges"] = "bytes"
+    response.headers.update(cors)
     return response

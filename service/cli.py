@@ -1,4 +1,4 @@
-"""The ``narrator`` entry point: the narration commands plus ``serve``."""
+"""The ``narrator`` entry point: the narration commands plus ``serve`` and ``migrate``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,27 @@ def serve(host: str, port: int) -> None:
     except ServeError as exc:
         raise click.ClickException(str(exc)) from exc
     sys.exit(code)
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the catalog (NARRATOR_DATABASE_URL) to the latest schema: alembic upgrade head.
+
+    The API and the workers also do it when they start; run it first when several processes
+    start at once, or to upgrade the schema before a deploy.
+    """
+    from narration.catalog import upgrade_to_head
+    from narration.cli.common import settings_or_exit
+    from narration.logs import masked_url
+
+    settings = settings_or_exit()
+    try:
+        upgrade_to_head(settings.catalog_url)
+    except Exception as exc:  # one line, not a traceback: the database is unreachable or refuses
+        raise click.ClickException(
+            f"cannot migrate {masked_url(settings.catalog_url)}: {type(exc).__name__}: {exc}"
+        ) from exc
+    click.echo(f"catalog {masked_url(settings.catalog_url)} is at the latest schema")
 
 
 def main() -> None:

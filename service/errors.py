@@ -6,7 +6,9 @@ publisher's engineers can fix the request without reading our logs.
 
 from __future__ import annotations
 
+import errno
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import redis.exceptions
@@ -15,7 +17,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from narration.contract import Problem
 from narration.errors import NarrationError
+from narration.vocabulary import ARTICLE_ID
 
 PROBLEM_JSON = "application/problem+json"
 OUTAGE_RETRY_AFTER_S = 5
@@ -27,6 +31,9 @@ OUTAGES: tuple[type[Exception], ...] = (
     redis.exceptions.TimeoutError,
 )
 """Errors that mean a backing service is down: the request may succeed later, unchanged."""
+STORE_RETRY_AFTER_S = 60
+STORE_UNWRITABLE = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
+"""Why the audio store may refuse a write: read-only, full, over quota, not ours to write."""
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,18 @@ class ApiError(Exception):
         self.extra = extra
 
 
+def checked_article_id(article_id: str) -> str:
+    """``article_id`` if it is one, else a 400 naming ``id`` (never a path, never a 404)."""
+    if not ARTICLE_ID.fullmatch(article_id):
+        raise ApiError(
+            400,
+            "an article ID is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit",
+            field="id",
+        )
+    return article_id
+
+
 def problem(
     status: int,
     detail: str | None = None,
@@ -62,21 +81,22 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    from http import HTTPStatus
-
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-    }
-    if detail:
-        body["detail"] = detail
-    if field:
-        body["field"] = field
-    body.update(extra)
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    body = Problem(
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail or None,
+        field=field or None,
+        **extra,
+    )
+    response = Response(
+        json.dumps(body.model_dump(mode="json", exclude_none=True)),
+        status=status,
+        mimetype=PROBLEM_JSON,
+    )
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    if status == 503:  # every 503 says when to come back
+        response.headers.setdefault("Retry-After", str(OUTAGE_RETRY_AFTER_S))
     return response
 
 
@@ -117,6 +137,17 @@ def register_error_handlers(app: Flask) -> None:
 
     for outage in OUTAGES:
         app.register_error_handler(outage, _outage)
+
+    @app.errorhandler(OSError)
+    def _storage(error: OSError) -> Response:
+        if error.errno not in STORE_UNWRITABLE:
+            return _unexpected(error)
+        log.error("the audio store cannot be written: %s", error)
+        return problem(
+            503,
+            "the audio store cannot be written now (read-only or full); try again later",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 
 from flask import Blueprint, Response, request
 
 from narration import feeds
 from narration.catalog import session_scope
+from narration.vocabulary import AUDIO_KEY, FEED_NAME
 from service.context import catalog_url, current_settings
 from service.errors import ApiError
 
 bp = Blueprint("feeds", __name__)
 
-FEED_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
-AUDIO_KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
 RSS_MIMETYPE = "application/rss+xml"
 FEED_MAX_AGE_S = 300
 """Podcast apps poll; five minutes of caching costs a new episode at most five minutes."""

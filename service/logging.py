@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from narration import logs
+from narration import logs, metrics
 
 log = logging.getLogger("narrator.access")
 
@@ -38,7 +38,12 @@ def init_request_logging(app: Flask) -> None:
     def _access_log(response: Response) -> Response:
         response.headers.setdefault(REQUEST_ID_HEADER, g.get("request_id", ""))
         started = g.get("started")
-        elapsed_ms = round((time.monotonic() - started) * 1000, 1) if started else None
+        elapsed_s = time.monotonic() - started if started else None
+        elapsed_ms = round(elapsed_s * 1000, 1) if elapsed_s is not None else None
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        if elapsed_s is not None:
+            metrics.HTTP_SECONDS.labels(route, request.method).observe(elapsed_s)
         log.info(
             "%s %s %d",
             request.method,

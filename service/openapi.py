@@ -1,506 +1,292 @@
 """The OpenAPI 3.1 description of the HTTP API, served at ``/openapi.json``.
 
-Written by hand, next to the views; ``tests/unit/test_service_openapi.py`` checks that every
-route the app serves is described here, with its methods, and that nothing else is.
+The schemas are generated from the models of ``narration.contract`` that the views validate
+requests and build answers with; the patterns come from ``narration.vocabulary``. Only the paths
+are declared here. ``tests/unit/test_service_openapi.py`` checks that every route the app serves
+is described, that nothing else is, and that real answers match the schemas.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from pydantic.json_schema import models_json_schema
 
+from narration import contract
+from narration import vocabulary as v
+from narration.settings import Settings
 from service.context import current_settings
 
 bp = Blueprint("openapi", __name__)
 
-ARTICLE_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+REF = "#/components/schemas/{model}"
+SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}}
+LOCATION = {"Location": {"description": "Where to poll the state.", "schema": {"type": "string"}}}
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+@lru_cache(maxsize=1)
+def schemas() -> dict[str, Any]:
+    """Components generated from the contract's models: requests as validated, answers as
+    serialized."""
+    _, defs = models_json_schema(
+        [(m, "validation") for m in contract.REQUESTS]
+        + [(m, "serialization") for m in contract.ANSWERS],
+        ref_template=REF,
+    )
+    return dict(defs["$defs"])
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": _ref("Problem")}},
-    }
+def ref(model: type[Any] | str) -> dict[str, str]:
+    return {"$ref": REF.format(model=model if isinstance(model, str) else model.__name__)}
 
 
-def _json(description: str, schema: str, **headers: Any) -> dict[str, Any]:
+def problem(description: str, **headers: Any) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "description": description,
-        "content": {"application/json": {"schema": _ref(schema)}},
+        "content": {"application/problem+json": {"schema": ref(contract.Problem)}},
     }
     if headers:
         answer["headers"] = headers
     return answer
 
 
-ARTICLE_ID = {
-    "name": "article_id",
-    "in": "path",
-    "required": True,
-    "description": "The publisher's article ID; anything else is a 400.",
-    "schema": {"type": "string", "pattern": ARTICLE_ID_PATTERN},
-}
-LOCATION = {"description": "Where to poll the narration's state.", "schema": {"type": "string"}}
-OUTAGE = {"503": _problem("The catalog or the job queue is unreachable; retry (Retry-After).")}
-WRITE_ERRORS = {
-    "400": _problem("Invalid request; `field` names what is wrong."),
-    "401": _problem("Missing or invalid API key."),
-    "403": _problem("No API keys configured and the request is not from loopback."),
-    "413": _problem("The body is larger than NARRATOR_MAX_ARTICLE_BYTES allows."),
-    **OUTAGE,
-}
-SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+def content(description: str, media: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": schema or {}}}}
 
-NARRATION_OPTIONS = {
-    "engine": {"type": "string", "enum": ["gtts", "espeak", "piper", "auto"]},
-    "voice": {"type": "string", "maxLength": 64},
-    "lang": {"type": "string", "description": "BCP 47 tag, e.g. en, ko, zh-TW."},
-    "priority": {"type": "string", "enum": ["high", "normal", "low"]},
-    "callback_url": {
-        "type": "string",
-        "format": "uri",
-        "description": "POSTed a signed webhook when the narration is ready or failed.",
-    },
-}
 
-OPTION_PARAMETERS = [
-    {
+def json_answer(description: str, model: type[Any], **headers: Any) -> dict[str, Any]:
+    answer = content(description, "application/json", ref(model))
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+def path_param(name: str, pattern: str, description: str = "") -> dict[str, Any]:
+    schema = {"type": "string", "pattern": v.anchored(pattern)}
+    return {
         "name": name,
-        "in": "query",
-        "description": "Also accepted in the JSON body, which wins.",
+        "in": "path",
+        "required": True,
         "schema": schema,
+        "description": description,
     }
-    for name, schema in NARRATION_OPTIONS.items()
-]
 
-SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "description": "RFC 9457 problem details.",
-        "required": ["type", "title", "status"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "field": {"type": "string", "description": "The request field at fault."},
-        },
-    },
-    "CmsArticle": {
-        "type": "object",
-        "description": "A CMS JSON article; `body_html` or `body` is required.",
-        "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string"},
-            "dek": {"type": "string"},
-            "byline": {
-                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
-            },
-            "section": {"type": "string"},
-            "published": {"type": "string", "format": "date-time"},
-            "lang": {"type": "string"},
-            "body_html": {"type": "string"},
-            "body": {"type": "string"},
-            "canonical_url": {"type": "string"},
-            "image_url": {"type": "string"},
-        },
-    },
-    "Article": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "source": {"type": "string", "enum": ["pushed", "pulled"]},
-            "title": {"type": ["string", "null"]},
-            "byline": {"type": ["string", "null"]},
-            "section": {"type": ["string", "null"]},
-            "lang": {"type": ["string", "null"]},
-            "published": {"type": ["string", "null"], "format": "date-time"},
-            "canonical_url": {"type": ["string", "null"]},
-            "image_url": {"type": ["string", "null"]},
-            "content_hash": {"type": "string"},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "narration": {"oneOf": [_ref("Narration"), {"type": "null"}]},
-            "audio_url": {"type": ["string", "null"]},
-        },
-    },
-    "Narration": {
-        "type": "object",
-        "required": ["id", "state", "chunks_done", "chunks_total"],
-        "properties": {
-            "id": {"type": "string"},
-            "article_id": {"type": ["string", "null"]},
-            "version": {"type": "integer"},
-            "state": {"type": "string", "enum": ["queued", "running", "ready", "failed"]},
-            "chunks_done": {"type": "integer"},
-            "chunks_total": {"type": "integer"},
-            "audio_url": {"type": ["string", "null"]},
-            "transcript_url": {"type": ["string", "null"]},
-            "manifest_url": {"type": ["string", "null"]},
-            "current_audio_url": {
-                "type": ["string", "null"],
-                "description": "The audio served now (the previous version while this one is "
-                "made); only on the article narration resource.",
-            },
-            "duration_ms": {"type": ["integer", "null"]},
-            "bytes": {"type": ["integer", "null"]},
-            "engine": {"type": "string"},
-            "voice": {"type": ["string", "null"]},
-            "lang": {"type": "string"},
-            "error": {"type": ["string", "null"]},
-            "narration_key": {"type": "string"},
-            "priority": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "ready_at": {"type": ["string", "null"], "format": "date-time"},
-        },
-    },
-    "NarrationOptions": {"type": "object", "properties": NARRATION_OPTIONS},
-    "OnDemandRequest": {
-        "type": "object",
-        "description": "Exactly one of `text` and `html`.",
-        "properties": {
-            "text": {"type": "string"},
-            "html": {"type": "string"},
-            "title": {"type": "string"},
-            **NARRATION_OPTIONS,
-        },
-    },
-    "BatchRequest": {
-        "type": "object",
-        "required": ["ids"],
-        "properties": {
-            "ids": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 1000,
-                "items": {"type": "string", "pattern": ARTICLE_ID_PATTERN},
-            },
-            **NARRATION_OPTIONS,
-        },
-    },
-    "BatchResult": {
-        "type": "object",
-        "properties": {
-            "results": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "state": {"type": "string"},
-                        "narration_id": {"type": "string"},
-                        "status_url": {"type": "string"},
-                        "error": {"type": "string"},
-                    },
-                },
-            }
-        },
-    },
-    "Health": {
-        "type": "object",
-        "properties": {
-            "status": {"type": "string"},
-            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
+
+def query_options() -> list[dict[str, Any]]:
+    """The narration options as query parameters (the JSON body wins), schemas without the
+    body's ``null``."""
+    properties = schemas()["NarrationOptions"]["properties"]
+    params = []
+    for name in contract.OPTION_NAMES:
+        schema = dict(properties[name])
+        branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+        schema.pop("default", None)
+        schema.update(branches[0] if branches else {})
+        params.append({"name": name, "in": "query", "schema": schema})
+    return params
+
+
+def text_body(*, json_model: type[Any]) -> dict[str, Any]:
+    # no "type": the body is text whatever it looks like (a JSON array sent as text/plain is
+    # text), only a blank one is refused
+    text = {"schema": {"pattern": contract.NON_BLANK}}
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": ref(json_model)}, "text/html": text,
+                    "text/plain": text},
+    }  # fmt: skip
+
+
+OUTAGE = {"503": problem("The catalog, the job queue or the audio store cannot be used now; "
+                         "retry after Retry-After seconds.", **RETRY_AFTER)}  # fmt: skip
+READ_ERRORS = {"400": problem("Invalid article ID (`field` says so)."), **OUTAGE}
+WRITE_ERRORS = {
+    "400": problem("Invalid request; `field` names what is wrong."),
+    "401": problem("Missing or invalid API key."),
+    "403": problem("No API keys configured and the request is not from loopback."),
+    "413": problem("The body is larger than NARRATOR_MAX_ARTICLE_BYTES allows."),
+    "415": problem("The body is not sent as a JSON object."),
+    "422": problem("Well formed, but it cannot be narrated (`field` says why): no text, a "
+                   "language no engine speaks, a webhook host that is not allowed."),
+    **OUTAGE,
+}  # fmt: skip
+STATUS = {
+    "200": json_answer("Ready, or failed for good.", contract.NarrationStatus),
+    "202": json_answer("Queued or being made.", contract.NarrationStatus, **LOCATION),
 }
 
-PATHS: dict[str, Any] = {
-    "/v1/articles/{article_id}": {
-        "parameters": [ARTICLE_ID],
-        "put": {
-            "summary": "Store or update an article (CMS JSON or a whole HTML page).",
-            "operationId": "putArticle",
-            "security": SECURED,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": _ref("CmsArticle")},
-                    "text/html": {"schema": {"type": "string"}},
-                    "text/plain": {"schema": {"type": "string"}},
-                },
-            },
-            "responses": {
-                "200": _json("Updated.", "Article"),
-                "201": _json("Created.", "Article", Location=LOCATION),
-                "413": _problem("Larger than NARRATOR_MAX_ARTICLE_BYTES."),
-                "422": _problem("Not an article that can be narrated."),
-                **WRITE_ERRORS,
-            },
+
+def op(summary: str, responses: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    operation_id = fields.pop("id")
+    if fields.pop("secured", False):
+        fields["security"] = SECURED
+        responses = {**WRITE_ERRORS, **responses}
+    return {"summary": summary, "operationId": operation_id, **fields, "responses": responses}
+
+
+def paths(settings: Settings) -> dict[str, Any]:
+    article = [path_param("article_id", v.ARTICLE_ID_PATTERN, "The publisher's article ID.")]
+    key = [path_param("key", v.AUDIO_KEY_PATTERN, "The narration's audio key.")]
+    stream = [path_param("narration_key", v.AUDIO_KEY_PATTERN, "The narration's key.")]
+    wait = {"name": "wait", "in": "query", "description": "Seconds to wait for the audio first.",
+            "schema": {"type": "number", "minimum": 0, "maximum": settings.max_wait_s}}  # fmt: skip
+    options_json = {"application/json": {"schema": ref(contract.NarrationOptions)}}
+    options_body = {"required": False, "content": options_json}
+    return {
+        "/v1/articles/{article_id}": {
+            "parameters": article,
+            "put": op("Store or update an article (CMS JSON or a whole HTML page).", {
+                "200": json_answer("Updated.", contract.ArticleAnswer, **LOCATION),
+                "201": json_answer("Created.", contract.ArticleAnswer, **LOCATION),
+            }, id="putArticle", secured=True,
+               requestBody=text_body(json_model=contract.CmsArticle)),
+            "get": op("The stored article, its latest narration and current audio.", {
+                "200": json_answer("The article.", contract.ArticleAnswer),
+                "404": problem("No such article."), **READ_ERRORS,
+            }, id="getArticle"),
         },
-        "get": {
-            "summary": "The stored article, its latest narration and current audio.",
-            "operationId": "getArticle",
-            "responses": {
-                "200": _json("The article.", "Article"),
-                "400": _problem("Invalid article ID."),
-                "404": _problem("No such article."),
-                **OUTAGE,
-            },
+        "/v1/articles/{article_id}/narration": {
+            "parameters": article,
+            "post": op("Queue the article's narration: one job per content however often asked; "
+                       "pulled from NARRATOR_ARTICLE_SOURCE when not pushed.", {
+                **STATUS,
+                "404": problem("No such article here or at the article source."),
+                "502": problem("The article source failed."),
+            }, id="narrateArticle", secured=True, parameters=query_options(),
+               requestBody=options_body),
+            "get": op("State and live progress of the latest version.", {
+                "200": json_answer("The latest version.", contract.ArticleNarrationStatus),
+                "404": problem("No such article, or never narrated."), **READ_ERRORS,
+            }, id="getArticleNarration"),
         },
-    },
-    "/v1/articles/{article_id}/narration": {
-        "parameters": [ARTICLE_ID],
-        "post": {
-            "summary": "Queue the article's narration; one job per content however often "
-            "asked. Pulls the article from NARRATOR_ARTICLE_SOURCE when it is not pushed.",
-            "operationId": "narrateArticle",
-            "security": SECURED,
-            "parameters": OPTION_PARAMETERS,
-            "requestBody": {
-                "required": False,
-                "content": {"application/json": {"schema": _ref("NarrationOptions")}},
-            },
-            "responses": {
-                "200": _json("This content's audio exists (or failed for good).", "Narration"),
-                "202": _json("Queued or in progress.", "Narration", Location=LOCATION),
-                "404": _problem("No such article here or at the article source."),
-                "415": _problem("Options not sent as JSON."),
-                "422": _problem("The article cannot be narrated."),
-                "502": _problem("The article source failed."),
-                **WRITE_ERRORS,
-            },
+        "/v1/articles/{article_id}/audio": {
+            "parameters": article,
+            "get": op("Redirect to the article's current content-addressed MP3.", {
+                "302": {"description": "To /audio/{key}.mp3.", "headers": LOCATION},
+                "404": problem("No audio yet."), **READ_ERRORS,
+            }, id="getArticleAudio"),
         },
-        "get": {
-            "summary": "State and live progress of the latest version.",
-            "operationId": "getArticleNarration",
-            "responses": {
-                "200": _json("The latest version.", "Narration"),
-                "400": _problem("Invalid article ID."),
-                "404": _problem("No such article, or never narrated."),
-                **OUTAGE,
-            },
+        "/v1/narrations": {
+            "post": op("Narrate posted text or HTML now.", STATUS, id="narrate", secured=True,
+                       parameters=[wait, *query_options()],
+                       requestBody=text_body(json_model=contract.OnDemandRequest)),
         },
-    },
-    "/v1/articles/{article_id}/audio": {
-        "parameters": [ARTICLE_ID],
-        "get": {
-            "summary": "Redirect to the article's current content-addressed MP3.",
-            "operationId": "getArticleAudio",
-            "responses": {
-                "302": {"description": "To /audio/{key}.mp3."},
-                "400": _problem("Invalid article ID."),
-                "404": _problem("No audio yet."),
-                **OUTAGE,
-            },
+        "/v1/narrations/{narration_id}": {
+            "parameters": [path_param("narration_id", v.ARTICLE_ID_PATTERN,
+                                      f"32 hexadecimal digits ({v.NARRATION_ID_PATTERN}).")],
+            "get": op("State and progress of one narration.", {
+                "200": json_answer("The narration.", contract.NarrationStatus),
+                "404": problem("No such narration."), **READ_ERRORS,
+            }, id="getNarration"),
         },
-    },
-    "/v1/narrations": {
-        "post": {
-            "summary": "Narrate posted text or HTML on demand.",
-            "operationId": "narrate",
-            "security": SECURED,
-            "parameters": [
-                {
-                    "name": "wait",
-                    "in": "query",
-                    "description": "Seconds (at most 30) to wait for the audio before a 202.",
-                    "schema": {"type": "number", "minimum": 0, "maximum": 30},
-                },
-                *OPTION_PARAMETERS,
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": _ref("OnDemandRequest")},
-                    "text/plain": {"schema": {"type": "string"}},
-                    "text/html": {"schema": {"type": "string"}},
-                },
-            },
-            "responses": {
-                "200": _json("Ready (or failed).", "Narration"),
-                "202": _json("Still being made.", "Narration", Location=LOCATION),
-                "415": _problem("Unsupported body type."),
-                "422": _problem("Nothing to narrate."),
-                **WRITE_ERRORS,
-            },
-        }
-    },
-    "/v1/narrations/{narration_id}": {
-        "parameters": [
-            {"name": "narration_id", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
-        "get": {
-            "summary": "State and progress of one narration.",
-            "operationId": "getNarration",
-            "responses": {
-                "200": _json("The narration.", "Narration"),
-                "400": _problem("Not a valid ID."),
-                "404": _problem("No such narration."),
-                **OUTAGE,
-            },
+        "/v1/narrations:batch": {
+            "post": op("Queue many articles (an archive backfill), low priority by default.", {
+                "202": json_answer("One result per ID.", contract.BatchAnswer),
+            }, id="narrateBatch", secured=True, parameters=query_options(),
+               requestBody={"required": True, "content": {
+                   "application/json": {"schema": ref(contract.BatchRequest)}}}),
         },
-    },
-    "/v1/narrations:batch": {
-        "post": {
-            "summary": "Queue many articles (e.g. an archive backfill), low priority by default.",
-            "operationId": "narrateBatch",
-            "security": SECURED,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("BatchRequest")}},
-            },
-            "parameters": OPTION_PARAMETERS,
-            "responses": {
-                "202": _json("One result per ID.", "BatchResult"),
-                "415": _problem("Not sent as JSON."),
-                **WRITE_ERRORS,
-            },
-        }
-    },
-    "/audio/{key}.{ext}": {
-        "parameters": [
-            {
-                "name": "key",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "pattern": "^[0-9a-f]{16,64}$"},
-            },
-            {
-                "name": "ext",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "enum": ["mp3", "json", "vtt"]},
-            },
-        ],
-        "get": {
-            "summary": "A narration's MP3, sentence manifest or WebVTT transcript (immutable).",
-            "operationId": "getAudio",
-            "parameters": [
+        "/audio/{key}.{ext}": {
+            "parameters": [*key, {"name": "ext", "in": "path", "required": True,
+                                  "schema": {"type": "string", "enum": list(v.AUDIO_EXTENSIONS)}}],
+            "get": op("A narration's MP3, sentence manifest or WebVTT transcript (immutable; "
+                      "a Range of several parts is answered whole).", {
+                "200": {"description": "The whole file.", "content": {
+                    "audio/mpeg": {}, "application/json": {}, "text/vtt": {}}},
+                "206": {"description": "The requested byte range.", "content": {
+                    "audio/mpeg": {}, "application/json": {}, "text/vtt": {}}},
+                "304": {"description": "Not modified (the ETag matched)."},
+                "401": problem("Key-only audio without a valid key."),
+                "404": problem("No such file."),
+                "416": problem("The range starts past the end of the file."),
+            }, id="getAudio", parameters=[
                 {"name": "Range", "in": "header", "schema": {"type": "string"}},
                 {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "The whole file; Cache-Control: public, max-age=31536000, "
-                    "immutable.",
-                    "content": {
-                        "audio/mpeg": {},
-                        "application/json": {},
-                        "text/vtt": {},
-                    },
-                },
-                "206": {"description": "The requested byte range."},
-                "304": {"description": "Not modified (ETag matched)."},
-                "401": _problem("Key-only audio without a valid key."),
-                "404": _problem("No such file."),
-                "416": _problem("Range not satisfiable."),
-            },
+            ]),
         },
-    },
-    "/feeds/{feed}.xml": {
-        "parameters": [
-            {"name": "feed", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
-        "get": {
-            "summary": "Podcast RSS: `all` articles or one section's slug.",
-            "operationId": "getFeed",
-            "responses": {
-                "200": {
-                    "description": "RSS 2.0 with iTunes and Podcasting 2.0 tags.",
-                    "content": {"application/rss+xml": {}},
-                },
+        "/stream/{narration_key}.m3u8": {
+            "parameters": stream,
+            "get": op("HLS playlist (EVENT) of a narration's chunks made so far; "
+                      "#EXT-X-ENDLIST once all are there.", {
+                "200": content("The playlist; not cached until complete.",
+                               "application/vnd.apple.mpegurl", {"type": "string"}),
+                "401": problem("Key-only audio without a valid key."),
+                "404": problem("No such narration plan."),
+            }, id="getStreamPlaylist"),
+        },
+        "/stream/{narration_key}/{segment}.ts": {
+            "parameters": [*stream, path_param("segment", v.STREAM_SEGMENT_PATTERN)],
+            "get": op("One segment of the stream: a chunk as AAC in MPEG-TS (immutable).", {
+                "200": content("Cache-Control: public, max-age=31536000, immutable.",
+                               "video/mp2t"),
+                "304": {"description": "Not modified (the ETag matched)."},
+                "401": problem("Key-only audio without a valid key."),
+                "404": problem("No such segment, or its chunk is not synthesized yet."),
+            }, id="getStreamSegment", parameters=[
+                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+            ]),
+        },
+        "/feeds/{feed}.xml": {
+            "parameters": [path_param("feed", v.FEED_NAME_PATTERN, "`all` or a section slug.")],
+            "get": op("Podcast RSS with iTunes and Podcasting 2.0 tags.", {
+                "200": content("RSS 2.0.", "application/rss+xml"),
                 "304": {"description": "Not modified."},
-                "404": _problem("No such feed."),
+                "404": problem("No such feed."), **OUTAGE,
+            }, id="getFeed"),
+        },
+        "/feeds/chapters/{key}.json": {
+            "parameters": key,
+            "get": op("Podcasting 2.0 JSON chapters of one narration.", {
+                "200": content("Chapters.", "application/json+chapters", {"type": "object"}),
+                "304": {"description": "Not modified."},
+                "404": problem("No narration has this audio key."),
+            }, id="getChapters"),
+        },
+        "/player/{article_id}": {
+            "parameters": article,
+            "get": op("The embeddable audio player page.", {
+                "200": content("The player.", "text/html", {"type": "string"}),
+                "400": problem("Invalid article ID."),
+                "404": content("A page saying there is no such article, for the frame.",
+                               "text/html", {"type": "string"}),
                 **OUTAGE,
-            },
+            }, id="getPlayer"),
         },
-    },
-    "/feeds/chapters/{key}.json": {
-        "parameters": [
-            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
-        "get": {
-            "summary": "Podcasting 2.0 JSON chapters of one narration.",
-            "operationId": "getChapters",
-            "responses": {
-                "200": {"description": "Chapters.", "content": {"application/json+chapters": {}}},
-                "404": _problem("No such narration."),
-            },
+        "/player/{article_id}/status.json": {
+            "parameters": article,
+            "get": op("What the player polls: audio, transcript and chapters when ready.", {
+                "200": json_answer("Status.", contract.PlayerStatus),
+                "404": problem("No such article."), **READ_ERRORS,
+            }, id="getPlayerStatus"),
         },
-    },
-    "/player/{article_id}": {
-        "parameters": [ARTICLE_ID],
-        "get": {
-            "summary": "The embeddable audio player page.",
-            "operationId": "getPlayer",
-            "responses": {
-                "200": {"description": "HTML.", "content": {"text/html": {}}},
-                "400": _problem("Invalid article ID."),
-                "404": _problem("No such article."),
-            },
-        },
-    },
-    "/player/{article_id}/status.json": {
-        "parameters": [ARTICLE_ID],
-        "get": {
-            "summary": "What the player polls: audio, transcript and chapters when ready.",
-            "operationId": "getPlayerStatus",
-            "responses": {
-                "200": {"description": "Status.", "content": {"application/json": {}}},
-                "404": _problem("No such article."),
-            },
-        },
-    },
-    "/player/read-along/{key}.json": {
-        "parameters": [
-            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
-        "get": {
-            "summary": "The timed sentences the player highlights, with paragraph breaks.",
-            "operationId": "getReadAlong",
-            "responses": {
-                "200": {"description": "Read-along data.", "content": {"application/json": {}}},
+        "/player/read-along/{key}.json": {
+            "parameters": key,
+            "get": op("The timed sentences the player highlights, with paragraph breaks.", {
+                "200": content("Read-along data.", "application/json", {"type": "object"}),
                 "304": {"description": "Not modified."},
-                "404": _problem("No narration has this audio key."),
-            },
+                "404": problem("No narration has this audio key."),
+            }, id="getReadAlong"),
         },
-    },
-    "/healthz": {
-        "get": {
-            "summary": "The process is up.",
-            "operationId": "healthz",
-            "responses": {"200": _json("Up.", "Health")},
-        }
-    },
-    "/readyz": {
-        "get": {
-            "summary": "Redis, the catalog and the audio store are reachable.",
-            "operationId": "readyz",
-            "responses": {
-                "200": _json("Ready.", "Health"),
-                "503": _json("A dependency is down; `checks` says which.", "Health"),
-            },
-        }
-    },
-    "/metrics": {
-        "get": {
-            "summary": "Prometheus metrics: queue depth, narrations by state, synthesis "
-            "latency, cache hit ratio.",
-            "operationId": "metrics",
-            "responses": {
-                "200": {"description": "Text exposition format.", "content": {"text/plain": {}}}
-            },
-        }
-    },
-    "/openapi.json": {
-        "get": {
-            "summary": "This document.",
-            "operationId": "openapi",
-            "responses": {
-                "200": {"description": "OpenAPI 3.1.", "content": {"application/json": {}}}
-            },
-        }
-    },
-}
+        "/healthz": {"get": op("The process is up.", {"200": json_answer("Up.", contract.Health)},
+                               id="healthz")},
+        "/readyz": {"get": op("Redis, the catalog and the audio store (writable, with free "
+                              "space) can be used.", {
+            "200": json_answer("Ready.", contract.Health),
+            "503": json_answer("Not ready; `checks` says why.", contract.Health, **RETRY_AFTER),
+        }, id="readyz")},
+        "/metrics": {"get": op("Prometheus metrics.", {
+            "200": content("Text exposition format.", "text/plain", {"type": "string"})},
+            id="metrics")},
+        "/openapi.json": {"get": op("This document.", {
+            "200": content("OpenAPI 3.1.", "application/json", {"type": "object"})},
+            id="openapi")},
+    }  # fmt: skip
 
 
-def document(server_url: str | None = None) -> dict[str, Any]:
+def document(settings: Settings, server_url: str | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -509,9 +295,9 @@ def document(server_url: str | None = None) -> dict[str, Any]:
             "description": "Article narration: articles in, narrated MP3s, feeds and a player "
             "out. Errors are application/problem+json; writes need Authorization: Bearer <key>.",
         },
-        "paths": PATHS,
+        "paths": paths(settings),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
@@ -522,5 +308,5 @@ def document(server_url: str | None = None) -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
-    base = (current_settings().public_url or request.host_url).rstrip("/")
-    return jsonify(document(base))
+    settings = current_settings()
+    return jsonify(document(settings, (settings.public_url or request.host_url).rstrip("/")))

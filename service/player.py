@@ -8,17 +8,20 @@ audio is ready yet it shows the narration's state and polls ``/player/<id>/statu
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from narration import disclosure, readalong
+from narration import contract, disclosure, readalong
 from narration.catalog import narrations, session_scope
 from narration.catalog.articles import get_article
-from service.context import audio_store, catalog_url, current_settings
-from service.errors import ApiError
+from narration.catalog.models import NarrationState
+from narration.languages import normalize as normalize_lang
+from narration.vocabulary import AUDIO_KEY
+from service.context import answer, audio_store, catalog_url, current_settings
+from service.errors import ApiError, checked_article_id
+from service.stream import stream_url_if_playable
 
 bp = Blueprint(
     "player",
@@ -28,15 +31,7 @@ bp = Blueprint(
     template_folder="templates",
 )
 
-ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-AUDIO_KEY = re.compile(r"[0-9a-f]{16,64}")
 SPEEDS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
-
-
-def _checked_id(article_id: str) -> str:
-    if not ARTICLE_ID.fullmatch(article_id):
-        raise ApiError(400, "article IDs are 1-128 letters, digits, '.', '_' or '-'", field="id")
-    return article_id
 
 
 def _base_url() -> str:
@@ -59,8 +54,16 @@ def player_status(article_id: str) -> dict[str, Any] | None:
         audio = narrations.status(current, base_url=base) if current is not None else None
         if audio is not None and current is not None and current.audio_key:
             audio["read_along_url"] = f"{base}/player/read-along/{current.audio_key}.json"
+        waiting = narrations.status(pending, base_url=base) if pending else None
+        if waiting is not None and pending is not None:
+            unfinished = pending.state in (NarrationState.QUEUED, NarrationState.RUNNING)
+            waiting["stream_url"] = (
+                stream_url_if_playable(base, pending.narration_key) if unfinished else None
+            )
         narrated = current or pending
-        lang = article.lang or (narrated.lang if narrated else None) or current_settings().lang
+        lang = normalize_lang(article.lang or (narrated.lang if narrated else None)) or (
+            current_settings().lang
+        )
         return {
             "article_id": article_id,
             "lang": lang or "en",
@@ -69,7 +72,7 @@ def player_status(article_id: str) -> dict[str, Any] | None:
             "image_url": article.image_url,
             "state": state,
             "audio": audio,
-            "pending": narrations.status(pending, base_url=base) if pending else None,
+            "pending": waiting,
         }
 
 
@@ -86,7 +89,8 @@ def _security_headers(response: Response) -> Response:
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' https: data:",
-            f"media-src {audio_origins}",
+            # blob: is the MediaSource hls.js plays a narration's stream through
+            f"media-src {audio_origins} blob:",
             f"connect-src {audio_origins}",
             "base-uri 'none'",
             "form-action 'none'",
@@ -101,7 +105,7 @@ def _security_headers(response: Response) -> Response:
 
 @bp.get("/player/<article_id>")
 def page(article_id: str) -> Response:
-    status = player_status(_checked_id(article_id))
+    status = player_status(checked_article_id(article_id))
     if status is None:
         response = Response(
             render_template("player.html", status=None, article_id=article_id, speeds=SPEEDS),
@@ -143,9 +147,9 @@ def read_along(key: str) -> Response:
 
 @bp.get("/player/<article_id>/status.json")
 def status(article_id: str) -> Response:
-    result = player_status(_checked_id(article_id))
+    result = player_status(checked_article_id(article_id))
     if result is None:
         raise ApiError(404, f"no article {article_id!r}", field="id")
-    response = jsonify(result)
+    response = answer(contract.PlayerStatus, result)
     response.headers["Cache-Control"] = "no-store"
     return response

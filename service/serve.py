@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from narration.logs import masked_url
 from narration.settings import Settings, get_settings
 
 log = logging.getLogger("narrator.serve")
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # as narration.metrics reads it; not imported yet
 WORKER_STOP_TIMEOUT_S = 60.0
 REDIS_START_TIMEOUT_S = 10.0
 SOCKET_PATH_MAX = 100
@@ -189,7 +191,7 @@ def worker_command(concurrency: int) -> list[str]:
     """A Celery worker with a thread pool: synthesis waits on the network, threads overlap it."""
     return [
         sys.executable, "-m", "celery",
-        "--app", "workers.celery_app",
+        "--app", "workers.main",
         "--quiet",  # no banner: it would bury the service's own
         "worker",
         "--pool", "threads",
@@ -233,14 +235,18 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
             redis_url = redis.url
             env["NARRATOR_REDIS_URL"] = redis_url
             log.info("embedded Redis on %s (data in %s)", redis.socket_path, redis.data_dir)
+        # The API here takes these settings; the worker child reads the same from ``env``.
         settings = settings.model_copy(
             update={"redis_url": redis_url, "audio_cache_dir": audio_dir}
         )
-        # The API in this process and anything that reads the environment see the same values.
-        os.environ.update(
-            {k: env[k] for k in ("NARRATOR_REDIS_URL", "NARRATOR_AUDIO_CACHE_DIR") if k in env}
-        )
-        get_settings.cache_clear()
+        if not env.get(MULTIPROC_ENV):
+            # The API and the worker count into one folder, so /metrics shows both.
+            metrics_dir = audio_dir / ".metrics"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir()
+            env[MULTIPROC_ENV] = str(metrics_dir)
+            # read when prometheus_client is first imported, which is below, after this
+            os.environ[MULTIPROC_ENV] = env[MULTIPROC_ENV]
 
         from narration.catalog import upgrade_to_head
         from service.app import create_app
@@ -282,7 +288,7 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
         )
         log.info(
             "Narrator is up on %s (audio in %s, catalog %s, Redis %s)",
-            base, audio_dir, settings.catalog_url, redis_url,
+            base, audio_dir, masked_url(settings.catalog_url), masked_url(redis_url),
         )  # fmt: skip
         # The logs are JSON for machines; a person starting the service reads this.
         print(
@@ -291,8 +297,8 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
             f"  player    {base}/player/<id>\n"
             f"  podcast   {base}/feeds/all.xml\n"
             f"  audio     {audio_dir}\n"
-            f"  catalog   {settings.catalog_url}\n"
-            f"  Redis     {redis_url}\n"
+            f"  catalog   {masked_url(settings.catalog_url)}\n"
+            f"  Redis     {masked_url(redis_url)}\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

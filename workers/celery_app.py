@@ -1,51 +1,59 @@
-"""The Celery app, built from the same settings as the web app and the CLI.
+"""The Celery app, built from a :class:`~narration.settings.Settings` by a factory.
 
-Start a worker with ``celery -A workers.celery_app worker``. Reliability choices:
+Nothing here reads the environment: ``workers.main`` builds the worker's app from ``Settings()``
+(``celery -A workers.main worker``), the API builds its sender from its own settings, and tests
+build apps from explicit settings. Reliability choices:
 
 - ``acks_late`` + ``task_reject_on_worker_lost``: a task is acknowledged after it ran, so a
   worker killed mid-task gives its message back to Redis; every task is idempotent.
 - prefetch 1: a worker holds no more messages than it runs, so a long stitch never strands
   synthesis tasks behind it, and priorities are honoured at each pick.
-- the Redis visibility timeout (1 h) is above the longest task's hard limit, so Redis never
-  hands a running task to a second worker.
+- the Redis visibility timeout (40 min) is above the longest task's hard limit (16 min, a stitch)
+  plus the longest wait a task announces (15 min, a rate-limited chunk holding its ETA
+  message), so Redis never hands a running or waiting task to a second worker. Lost work does
+  not wait for it: the reconciler (:mod:`narration.reconcile`) re-sends it after
+  ``NARRATOR_STALL_AFTER_S`` without progress; the redelivery after the timeout only brings
+  back messages of an attempt that has since been replaced, which do nothing.
 - priorities are Redis priority steps on one queue: 0 (breaking news) before 3 (normal) before
   9 (archive backfill); ``queue_order_strategy=priority`` keeps that order across queues.
 - the ``threads`` pool: synthesis is a network call, so many overlap in one process; stitching
-  spends its time in ffmpeg, outside the GIL. Celery enforces the per-task time limits below
-  only in the ``prefork`` pool (``--pool prefork``, e.g. a worker for long articles); under
-  threads, each engine request's own time-out and bounded retries are what bound a task.
+  spends its time in ffmpeg, outside the GIL. The threads pool cannot cancel a running task, so
+  a lost Redis connection must not try to (``worker_cancel_long_running_tasks_on_connection_loss``
+  would make the worker exit with "does not implement kill_job"): running tasks finish, the
+  consumer reconnects for as long as Redis stays away, and the reconciler re-sends whatever the
+  outage lost. Celery enforces the per-task time limits below only in the ``prefork`` pool; under
+  threads, each engine request's own time-out and bounded retries are what bound a task, and a
+  task that hangs anyway shows as a stalled narration that the reconciler sends again.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from celery import Celery
-from celery.signals import (
-    setup_logging,
-    task_postrun,
-    task_prerun,
-    worker_init,
-    worker_process_init,
-)
 
-from narration import logs
-from narration.logs import configure_logging
 from narration.redisconn import redis_url
-from narration.settings import Settings, get_settings
+from narration.settings import Settings
 
 QUEUE = "narration"
 PRIORITY = {"high": 0, "normal": 3, "low": 9}
 PRIORITY_STEPS = [0, 3, 6, 9]
 """kombu keeps one Redis list per step: ``narration`` for 0, ``narration:<n>`` above."""
-VISIBILITY_TIMEOUT_S = 3600
 
 SYNTHESIZE_SOFT_LIMIT_S = 120
 SYNTHESIZE_HARD_LIMIT_S = 150
 STITCH_SOFT_LIMIT_S = 900
 STITCH_HARD_LIMIT_S = 960
 PUBLISH_HARD_LIMIT_S = 60
+LONGEST_ANNOUNCED_WAIT_S = 900
+"""The longest countdown a task retries with (``NARRATOR_TTS_BACKOFF_MAX_S``'s default)."""
+VISIBILITY_TIMEOUT_S = 2400
+"""Above ``STITCH_HARD_LIMIT_S + LONGEST_ANNOUNCED_WAIT_S``: see the module's docstring."""
+
+WEB_REDIS_RETRIES = 2
+WEB_REDIS_CONNECT_TIMEOUT_S = 3.0
+
+SETTINGS_KEY = "narrator_settings"
 
 
 def queue_keys() -> list[str]:
@@ -67,6 +75,9 @@ def configure(celery: Celery, settings: Settings) -> None:
         broker_transport_options=transport,
         result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         broker_connection_retry_on_startup=True,
+        # Keep reconnecting for as long as Redis is away (a restart, a failover), never exit.
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         task_default_queue=QUEUE,
         task_default_priority=PRIORITY["normal"],
         task_acks_late=True,
@@ -75,67 +86,41 @@ def configure(celery: Celery, settings: Settings) -> None:
         worker_pool="threads",
         worker_concurrency=settings.worker_concurrency,
         worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
         result_expires=24 * 3600,
         task_time_limit=STITCH_HARD_LIMIT_S,
         task_soft_time_limit=STITCH_SOFT_LIMIT_S,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
     )
+    celery.conf[SETTINGS_KEY] = settings
 
 
-def create_celery(settings: Settings | None = None) -> Celery:
+def create_celery(settings: Settings, *, sender_only: bool = False) -> Celery:
+    """The Celery app for ``settings``. ``sender_only``: for a web process, which only sends
+    jobs and must answer quickly while Redis is down instead of retrying for long."""
     celery = Celery("narrator", include=["workers.tasks", "workers.webhooks"])
-    configure(celery, settings or get_settings())
+    configure(celery, settings)
+    if sender_only:
+        # Celery's result backend would retry its connection 20 times, a second apart, before a
+        # request could answer 503.
+        celery.conf.result_backend_transport_options = {
+            **celery.conf.result_backend_transport_options,
+            "retry_policy": {"max_retries": WEB_REDIS_RETRIES, "interval_max": 0.5},
+        }
+        celery.conf.redis_socket_connect_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
+        celery.conf.broker_connection_timeout = WEB_REDIS_CONNECT_TIMEOUT_S
+        celery.conf.broker_connection_max_retries = WEB_REDIS_RETRIES
+    else:
+        from workers import lifecycle, metrics
+
+        lifecycle.connect()
+        metrics.connect()
     return celery
 
 
-app = create_celery()
-
-
-@setup_logging.connect
-def _setup_logging(**_: Any) -> None:
-    configure_logging(get_settings().log_level)
-
-
-@worker_init.connect
-def _migrate_catalog(**_: Any) -> None:
-    from narration.catalog import upgrade_to_head
-
-    upgrade_to_head(get_settings().catalog_url)
-
-
-@worker_process_init.connect
-def _fresh_connections(**_: Any) -> None:
-    # A forked pool process must not share the parent's database sockets.
-    from narration.catalog.db import dispose_all
-
-    dispose_all()
-
-
-_log_tokens: dict[str, Any] = {}
-
-
-def _task_log_fields(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
-    """The narration a task works on, from its arguments (IDs and keys, by position)."""
-    if name in ("narration.synthesize", "narration.stitch") and len(args) >= 2:
-        return {"narration_id": args[0], "narration_key": args[1]}
-    if name == "narration.publish" and len(args) >= 2:
-        return {"narration_id": args[1]}
-    return {}
-
-
-@task_prerun.connect
-def _bind_task_context(task_id: str, task: Any, args: tuple[Any, ...] = (), **_: Any) -> None:
-    fields = _task_log_fields(task.name, tuple(args or ()))
-    _log_tokens[task_id] = logs.push(task_id=task_id, task=task.name, **fields)
-
-
-@task_postrun.connect
-def _unbind_task_context(task_id: str, **_: Any) -> None:
-    token = _log_tokens.pop(task_id, None)
-    if token is not None:
-        # A token set in another thread's context cannot be reset there; that context is gone.
-        with contextlib.suppress(ValueError):
-            logs.pop(token)
+def settings_of(celery: Any) -> Settings:
+    """The settings ``celery`` was built from."""
+    settings: Settings = celery.conf[SETTINGS_KEY]
+    return settings

@@ -1,4 +1,4 @@
-"""Start a narration job: the Celery canvas for one narration row.
+"""The job queue on Celery: the canvas for one narration attempt, and a record of sending it.
 
 ::
 
@@ -9,22 +9,33 @@ fails the narration at once with that chunk's reason. With no chunk missing, the
 stitch and publish only.
 
 Every task also carries ``attempt``, the row's ``attempts`` when this job was sent: a failed
-narration asked for again, or a lost job sent again, starts a new attempt while tasks of the
-old one may still run, and their outcome (above all a late failure) must not touch the new one.
+narration asked for again, or lost work sent again, starts a new attempt while tasks of the old
+one may still run, and their outcome (above all a late failure) must not touch the new one.
 
-Signatures are built by task name, so the web app needs the Celery app (its broker), not the
-task code.
+After a send, the hash ``narrator:sent:<narration id>`` records the ``attempt`` sent and how
+many of its messages are ``waiting`` (its chunks; the stitch of a stitch-only job), in the same
+Redis as the messages; each task taking one up counts it off (:func:`note_started`). That is how
+the reconciler tells a job waiting its turn behind a long queue from a lost one: a narration
+with no record was never sent (or Redis lost the record with the messages); one whose messages
+were all taken up and that shows no progress lost its work with a worker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
+import redis
 from celery import Celery, chord, group
 from celery.canvas import Signature
 
+from narration.queue import QueueUnavailable, Sent
 from narration.redisconn import client_for
-from workers.celery_app import PRIORITY, queue_keys
+from workers.celery_app import PRIORITY, WEB_REDIS_CONNECT_TIMEOUT_S
+
+SENT_KEY = "narrator:sent:"
+SENT_TTL_S = 14 * 24 * 3600
+"""Far longer than any narration stays queued; the key only has to outlive the wait."""
 
 
 def build_canvas(
@@ -62,30 +73,62 @@ def build_canvas(
     return chord(header, stitch, app=celery)
 
 
-def enqueue(
-    celery: Celery,
-    narration_id: str,
-    narration_key: str,
-    missing: Sequence[int],
-    *,
-    attempt: int,
-    priority: str = "normal",
-) -> str:
-    """Send the job for attempt ``attempt`` of the row; return the id of its final task."""
-    canvas = build_canvas(
-        celery, narration_id, narration_key, missing, attempt=attempt, priority=priority
-    )
-    result = canvas.apply_async()
-    return str(result.id)
+class CeleryJobQueue:
+    """:class:`narration.queue.JobQueue` on a Celery app (its broker and result backend)."""
+
+    def __init__(self, celery: Celery) -> None:
+        self.celery = celery
+
+    @cached_property
+    def redis_client(self) -> redis.Redis:
+        return client_for(str(self.celery.conf.broker_url), timeout=WEB_REDIS_CONNECT_TIMEOUT_S)
+
+    def send(
+        self,
+        narration_id: str,
+        narration_key: str,
+        missing: Sequence[int],
+        attempt: int,
+        priority: str,
+    ) -> None:
+        canvas = build_canvas(
+            self.celery, narration_id, narration_key, missing, attempt=attempt, priority=priority
+        )
+        try:
+            canvas.apply_async()
+            # Written after the send: losing it costs a duplicate job, never a lost one.
+            key = f"{SENT_KEY}{narration_id}"
+            pipe = self.redis_client.pipeline()
+            pipe.hset(key, mapping={"attempt": attempt, "waiting": len(missing) or 1})
+            pipe.expire(key, SENT_TTL_S)
+            pipe.execute()
+        except Exception as exc:  # kombu, redis-py and socket errors all mean the same here
+            raise QueueUnavailable("the job queue is unreachable") from exc
+
+    def sent(self, narration_ids: Sequence[str]) -> dict[str, Sent]:
+        pipe = self.redis_client.pipeline(transaction=False)
+        for narration_id in narration_ids:
+            pipe.hmget(f"{SENT_KEY}{narration_id}", ["attempt", "waiting"])
+        records: dict[str, Sent] = {}
+        for narration_id, (attempt, waiting) in zip(narration_ids, pipe.execute(), strict=True):
+            if attempt is not None:
+                records[narration_id] = Sent(int(attempt), int(waiting or 0))
+        return records
 
 
-def nothing_pending(celery: Celery) -> bool:
-    """True when no narration task waits in Redis and no worker holds one (unacknowledged,
-    which includes retries waiting out their countdown): any unfinished narration then has
-    lost its job."""
-    redis = client_for(str(celery.conf.broker_url))
-    pipe = redis.pipeline(transaction=False)
-    for key in queue_keys():
-        pipe.llen(key)
-    pipe.hlen("unacked")
-    return not any(pipe.execute())
+_NOTE_STARTED = """
+if redis.call('HGET', KEYS[1], 'attempt') == ARGV[1] then
+  local waiting = tonumber(redis.call('HGET', KEYS[1], 'waiting') or '0')
+  if waiting > 0 then redis.call('HINCRBY', KEYS[1], 'waiting', -1) end
+end
+return 0
+"""
+
+
+def note_started(client: redis.Redis, narration_id: str, attempt: int | None) -> None:
+    """A task of attempt ``attempt`` took up its message: one fewer waiting in the queue.
+    Called once per message (not again on a retry); a message delivered twice counts off twice,
+    which errs towards looking for lost work sooner, never later."""
+    if attempt is None:
+        return
+    client.eval(_NOTE_STARTED, 1, f"{SENT_KEY}{narration_id}", str(attempt))

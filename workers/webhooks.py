@@ -14,7 +14,7 @@ from celery import Task, shared_task
 
 from narration import webhooks
 from narration.errors import NarrationError
-from narration.settings import get_settings
+from workers.celery_app import settings_of
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ DELIVER_TIME_LIMIT_S = 120
 )
 def deliver(self: Task, url: str, event: webhooks.Event, delivery_id: str, body: str) -> int | None:
     """POST one event; on a transient failure retry after an exponential, jittered delay."""
-    settings = get_settings()
+    settings = settings_of(self.app)
     delivery = webhooks.Delivery(url=url, event=event, delivery_id=delivery_id, body=body.encode())
     try:
         return webhooks.post(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from narration.article import Article as ParsedArticle
 from narration.catalog.models import Article, utcnow
+from narration.languages import normalize as normalize_lang
 from narration.script import Script
 
 ArticleSource = Literal["pushed", "pulled"]
@@ -74,7 +75,7 @@ def _fill(
     row.title = parsed.title or (script.title if script else None)
     row.byline = parsed.byline or (script.byline if script else None)
     row.section = parsed.section or (script.section_name if script else None)
-    row.lang = parsed.lang or (script.lang if script else None)
+    row.lang = normalize_lang(parsed.lang) or (script.lang if script else None)
     row.published_at = parsed.published or (script.published if script else None)
     row.canonical_url = parsed.canonical_url or (script.canonical_url if script else None)
     row.image_url = parsed.image_url or (script.image_url if script else None)

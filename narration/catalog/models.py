@@ -78,6 +78,7 @@ class Narration(Base):
     __table_args__ = (
         UniqueConstraint("narration_key", name="uq_narrations_narration_key"),
         Index("ix_narrations_state", "state"),
+        Index("ix_narrations_due_at", "due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -110,6 +111,9 @@ class Narration(Base):
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     bytes: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    """Why it failed, in plain words a newsroom can act on (never a path or a class name)."""
+    error_category: Mapped[str | None] = mapped_column(String(32))
+    """The kind of failure, for programs: see :mod:`narration.failures`."""
     callback_url: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     """How many times a job was started for this row (a failed narration can be asked again, a
@@ -118,6 +122,9 @@ class Narration(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the job was last sent: a lost job is sent again only once, by one request."""
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the next progress is due (set at each send, start, chunk and announced wait): an
+    unfinished narration past it has lost work, which the reconciler sends again."""
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

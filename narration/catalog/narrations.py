@@ -15,6 +15,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from narration import metrics
 from narration.catalog.models import Article, Narration, NarrationChunk, NarrationState, utcnow
 
 FINAL_STATES = (NarrationState.READY, NarrationState.FAILED)
@@ -48,12 +49,14 @@ def by_key(session: Session, narration_key: str) -> Narration | None:
     return session.scalar(select(Narration).where(Narration.narration_key == narration_key))
 
 
-def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, bool]:
+def create_or_get(
+    session: Session, spec: NarrationSpec, *, due_at: datetime | None = None
+) -> tuple[Narration, bool]:
     """The row for ``spec.narration_key``, and whether the caller must start its job.
 
     The unique key makes concurrent callers meet on one row: exactly one INSERT wins and that
     caller starts the job. A ``failed`` row asked for again is put back to ``queued`` by exactly
-    one caller, who starts a new attempt.
+    one caller, who starts a new attempt. ``due_at``: when its first progress is due.
     """
     row = by_key(session, spec.narration_key)
     if row is None:
@@ -81,6 +84,7 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
             attempts=1,
             created_at=utcnow(),
             dispatched_at=utcnow(),
+            due_at=due_at,
         )
         try:
             with session.begin_nested():
@@ -90,16 +94,21 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
             if row is None:  # pragma: no cover - the conflicting row cannot vanish
                 raise
         else:
+            metrics.NARRATIONS.labels("queued").inc()
+            metrics.CHUNKS.labels("hit").inc(spec.chunks_cached)
+            metrics.CHUNKS.labels("miss").inc(spec.chunks_total - spec.chunks_cached)
             return candidate, True
 
     if row.state == NarrationState.FAILED:
         values: dict[str, Any] = {
             "state": NarrationState.QUEUED,
             "error": None,
+            "error_category": None,
             "failed_at": None,
             "attempts": Narration.attempts + 1,
             "priority": spec.priority,
             "dispatched_at": utcnow(),
+            "due_at": due_at,
         }
         if spec.callback_url:
             values["callback_url"] = spec.callback_url
@@ -110,26 +119,78 @@ def create_or_get(session: Session, spec: NarrationSpec) -> tuple[Narration, boo
             .execution_options(synchronize_session=False)
         )
         session.refresh(row)
-        return row, result.rowcount == 1  # type: ignore[attr-defined]
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            metrics.NARRATIONS.labels("queued").inc()
+            return row, True
+        return row, False
     if spec.callback_url and not row.callback_url and row.state not in FINAL_STATES:
         row.callback_url = spec.callback_url
     return row, False
 
 
-def claim_redispatch(session: Session, narration_id: str, *, not_since: datetime) -> bool:
-    """Take the right to send a lost job again: true for one caller, and only if the row is
-    unfinished and its job was last sent before ``not_since``."""
+UNFINISHED = (NarrationState.QUEUED, NarrationState.RUNNING)
+
+
+def overdue(session: Session, *, now: datetime, limit: int = 100) -> list[Narration]:
+    """Unfinished narrations whose next progress was due before ``now``, oldest due first
+    (rows from before ``due_at`` existed count as due)."""
+    return list(
+        session.scalars(
+            select(Narration)
+            .where(
+                Narration.state.in_(UNFINISHED),
+                or_(Narration.due_at.is_(None), Narration.due_at < now),
+            )
+            .order_by(Narration.due_at)
+            .limit(limit)
+        )
+    )
+
+
+def claim_resend(
+    session: Session,
+    narration_id: str,
+    *,
+    seen_attempt: int,
+    now: datetime,
+    due_at: datetime,
+    new_attempt: bool = True,
+) -> bool:
+    """Take the right to send the missing work of an overdue narration again (as a new attempt
+    unless ``new_attempt`` is false): true for one caller, and only while the row is
+    unfinished, still overdue and still at the attempt the caller saw."""
     result = session.execute(
         update(Narration)
         .where(
             Narration.id == narration_id,
-            Narration.state.in_((NarrationState.QUEUED, NarrationState.RUNNING)),
-            or_(Narration.dispatched_at.is_(None), Narration.dispatched_at < not_since),
+            Narration.state.in_(UNFINISHED),
+            Narration.attempts == seen_attempt,
+            or_(Narration.due_at.is_(None), Narration.due_at < now),
         )
-        .values(dispatched_at=utcnow(), attempts=Narration.attempts + 1)
+        .values(
+            dispatched_at=now,
+            due_at=due_at,
+            attempts=Narration.attempts + 1 if new_attempt else Narration.attempts,
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def push_due(session: Session, narration_id: str, due_at: datetime) -> None:
+    """Progress, or an announced wait: the next progress is due no earlier than ``due_at`` (a
+    wait announced by one chunk is not shortened by another chunk finishing)."""
+    session.execute(
+        update(Narration)
+        .where(Narration.id == narration_id, Narration.state.in_(UNFINISHED))
+        .values(
+            due_at=case(
+                (Narration.due_at.is_not(None) & (Narration.due_at > due_at), Narration.due_at),
+                else_=due_at,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def is_stale(row: Narration, attempt: int | None) -> bool:
@@ -181,6 +242,8 @@ def chunk_done(
             )
     except IntegrityError:
         return False
+    if synth_ms is not None:
+        metrics.SYNTHESIS_SECONDS.observe(synth_ms / 1000)
     session.execute(
         update(Narration)
         .where(Narration.id == narration_id, Narration.chunks_done < Narration.chunks_total)
@@ -220,6 +283,7 @@ def mark_ready(
             bytes=size_bytes,
             chunks_done=Narration.chunks_total,
             error=None,
+            error_category=None,
             ready_at=utcnow(),
             failed_at=None,
         )
@@ -227,6 +291,7 @@ def mark_ready(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    metrics.NARRATIONS.labels("ready").inc()
     owner = session.scalar(select(Narration.article_id).where(Narration.id == narration_id))
     session.execute(
         update(Article)
@@ -246,7 +311,12 @@ def mark_ready(
 
 
 def mark_failed(
-    session: Session, narration_id: str, error: str, *, attempt: int | None = None
+    session: Session,
+    narration_id: str,
+    error: str,
+    *,
+    attempt: int | None = None,
+    category: str | None = None,
 ) -> bool:
     """False when the narration had already finished (ready or failed), or when ``attempt`` is
     no longer the row's current one: a late failure of an earlier attempt must not fail the
@@ -258,10 +328,18 @@ def mark_failed(
             Narration.state.not_in(FINAL_STATES),
             *_of_attempt(attempt),
         )
-        .values(state=NarrationState.FAILED, error=error[:2000], failed_at=utcnow())
+        .values(
+            state=NarrationState.FAILED,
+            error=error[:2000],
+            error_category=category,
+            failed_at=utcnow(),
+        )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    metrics.NARRATIONS.labels("failed").inc()
+    return True
 
 
 def current_audio(session: Session, article_id: str) -> Narration | None:
@@ -278,54 +356,6 @@ def latest_for_article(session: Session, article_id: str) -> Narration | None:
     if article is None or article.latest_narration_id is None:
         return None
     return session.get(Narration, article.latest_narration_id)
-
-
-def counts_by_state(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Narration.state, func.count()).group_by(Narration.state))
-    counts = {state.value: 0 for state in NarrationState}
-    for state, count in rows:
-        counts[NarrationState(state).value] = count
-    return counts
-
-
-def cache_totals(session: Session) -> tuple[int, int]:
-    """(chunks found cached, chunks planned) over every narration: the cache hit ratio."""
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(Narration.chunks_cached), 0),
-            func.coalesce(func.sum(Narration.chunks_total), 0),
-        )
-    ).one()
-    return int(row[0]), int(row[1])
-
-
-@dataclass(frozen=True)
-class LatencyHistogram:
-    """Cumulative counts of chunk synthesis times (Prometheus histogram shape)."""
-
-    buckets_ms: tuple[int, ...]
-    cumulative: tuple[int, ...]
-    count: int
-    sum_ms: int
-
-
-def synthesis_histogram(session: Session, buckets_ms: tuple[int, ...]) -> LatencyHistogram:
-    """One query over every synthesized chunk, so API processes report what workers did."""
-    timed = NarrationChunk.synth_ms.is_not(None)
-    columns = [func.count(case((NarrationChunk.synth_ms <= bound, 1))) for bound in buckets_ms]
-    row = session.execute(
-        select(
-            func.count(case((timed, 1))),
-            func.coalesce(func.sum(NarrationChunk.synth_ms), 0),
-            *columns,
-        )
-    ).one()
-    return LatencyHistogram(
-        buckets_ms=buckets_ms,
-        cumulative=tuple(int(value or 0) for value in row[2:]),
-        count=int(row[0] or 0),
-        sum_ms=int(row[1] or 0),
-    )
 
 
 def status(narration: Narration, *, base_url: str = "") -> dict[str, Any]:
@@ -347,6 +377,7 @@ def status(narration: Narration, *, base_url: str = "") -> dict[str, Any]:
         "voice": narration.voice,
         "lang": narration.lang,
         "error": narration.error,
+        "error_category": narration.error_category,
         "narration_key": narration.narration_key,
         "priority": narration.priority,
         "created_at": iso_utc(narration.created_at),

@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
-ENGINES = ["gtts", "espeak", "piper", "auto"]
+from narration.vocabulary import ENGINES
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="OUT.mp3")
-@click.option("--engine", type=click.Choice(ENGINES), help="Default: NARRATOR_ENGINE (auto).")
+@click.option("--engine", type=click.Choice(list(ENGINES)), help="Default: NARRATOR_ENGINE (auto).")
 @click.option("--lang", help="Language of the article (default: declared or detected).")
 @click.option("--voice", help="gtts: a Google domain (co.uk); espeak: a voice (en-us+f3).")
 @click.option("--cover", type=click.Path(dir_okay=False, exists=True), help="Cover image for ID3.")

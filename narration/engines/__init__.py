@@ -12,8 +12,7 @@ from narration.engines.auto import AutoEngine
 from narration.engines.base import Engine, RateLimiter
 from narration.errors import PermanentEngineError
 from narration.settings import Settings
-
-ENGINES = ("gtts", "espeak", "piper", "auto")
+from narration.vocabulary import ENGINES
 
 __all__ = ["ENGINES", "AutoEngine", "Engine", "RateLimiter", "get_engine"]
 

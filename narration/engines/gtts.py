@@ -22,6 +22,7 @@ from gtts.lang import tts_langs
 from narration.audio import CHUNK_RATE, AudioToolError, Pcm, decode
 from narration.engines.base import RateLimiter, http_error, request_error
 from narration.errors import PermanentEngineError, TransientEngineError
+from narration.languages import closest_supported
 
 BATCHEXECUTE_PATH = "/_/TranslateWebserverUi/data/batchexecute"
 _AUDIO = re.compile(r'jQ1olc","\[\\"(.*?)\\"]')
@@ -65,12 +66,13 @@ class GttsEngine:
 
     @staticmethod
     def resolve_lang(lang: str) -> str:
-        """gTTS's language code for ``lang``: ``en-US`` -> ``en``, ``EN`` -> ``en``; region
-        variants gTTS knows (``fr-CA``, ``zh-TW``) stay."""
+        """gTTS's language code for ``lang``: ``en-US`` -> ``en``; region variants gTTS knows
+        (``fr-CA``, ``zh-TW``) stay; gTTS still speaks ``he`` as ``iw`` and ``jv`` as ``jw``."""
         langs = tts_langs()
-        for candidate in (lang, lang.lower(), lang.split("-")[0].lower()):
-            if candidate in langs:
-                return candidate
+        if lang in langs:
+            return lang
+        if found := closest_supported(lang, langs):
+            return found
         raise PermanentEngineError(f"gtts cannot speak language {lang!r}", field="lang")
 
     def _session(self) -> requests.Session:

@@ -3,21 +3,10 @@
 The form is decided from the content, not the file name: a JSON object is a CMS article, markup
 is an HTML page, anything else that decodes as text is plain text as copied from a browser.
 
-CMS JSON schema (one object; every key optional except a body)::
-
-    {
-      "id":            "2025-06-17-lee-ishiba",       string
-      "title":         "Lee Jae Myung calls ...",     string
-      "dek":           "The two leaders ...",         string: the standfirst / subheading
-      "byline":        "Sarah Kim" | ["Sarah Kim", "Jo He-rim"],
-      "section":       "National",                    string
-      "published":     "2025-06-17T09:30:00+09:00",   ISO 8601 string
-      "lang":          "en" | "ko" | "zh-TW" ...,     BCP 47 string
-      "body_html":     "<p>...</p>",                  string: HTML (or text; detected)
-      "body":          "First paragraph.\n\n...",     string: text (or HTML; detected)
-      "canonical_url": "https://news.example/...",    string
-      "image_url":     "https://news.example/...jpg"  string
-    }
+A CMS JSON article is one object whose keys and types are declared once, by
+:class:`narration.contract.CmsArticle` (the same model the HTTP API documents and validates with):
+``id``, ``title``, ``dek``, ``byline`` (a name or a list of names), ``section``, ``published``
+(ISO 8601), ``lang`` (BCP 47), ``body_html`` and ``body``, ``canonical_url``, ``image_url``.
 
 ``body_html`` wins when both bodies are given. Unknown keys are kept in ``Article.extra``. A known
 key with the wrong type raises :class:`~narration.errors.UnreadableArticle` naming the key.
@@ -27,18 +16,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from narration.article import Article
+from narration.contract import CmsArticle, first_error
 from narration.errors import UnreadableArticle
 from narration.scripting import extract
 from narration.settings import get_settings
-
-_STRING_KEYS = ("id", "title", "dek", "section", "lang", "canonical_url", "image_url")
-_BODY_KEYS = ("body_html", "body")
-_KNOWN_KEYS = {*_STRING_KEYS, *_BODY_KEYS, "byline", "published"}
 
 # Signatures of common binary formats, for a clearer message than "cannot decode".
 _MAGIC = {
@@ -108,20 +95,26 @@ def parse_article(
 
 
 def article_from_json(obj: dict[str, Any]) -> Article:
-    """Build an Article from a CMS JSON object (schema in this module's docstring)."""
+    """Build an Article from a CMS JSON object (:class:`~narration.contract.CmsArticle`)."""
     if not isinstance(obj, dict):
         raise UnreadableArticle("a CMS JSON article must be a JSON object")
-    fields: dict[str, Any] = {}
-    for key in _STRING_KEYS:
-        fields[key] = _optional_str(obj, key)
-    fields["byline"] = _byline(obj.get("byline"))
-    fields["published"] = _published(obj.get("published"))
+    try:
+        cms = CmsArticle.model_validate(obj)
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        key = field.split(".")[0].split("[")[0] or "body"
+        raise UnreadableArticle(message, field=key) from None
+    fields: dict[str, Any] = {
+        key: _stripped(getattr(cms, key))
+        for key in ("title", "dek", "section", "lang", "canonical_url", "image_url")
+    }
+    fields["id"] = None if cms.id is None else str(cms.id).strip()
+    fields["byline"] = _byline(cms.byline)
+    fields["published"] = cms.published
 
-    body_html = _optional_str(obj, "body_html")
-    body = _optional_str(obj, "body")
+    body_html, body = cms.body_html, cms.body
     chosen = body_html if body_html and body_html.strip() else body
-    if not chosen or not chosen.strip():
-        raise UnreadableArticle("the article body is empty", field="body")
+    assert chosen is not None  # the model refuses an article without a body
     # Any tag makes a ``body_html`` markup ("<script>..</script>" alone is not text to read);
     # a ``body`` needs the tags of a story's markup.
     is_html = _ANY_TAG if chosen is body_html else _HTML_TAG
@@ -129,8 +122,7 @@ def article_from_json(obj: dict[str, Any]) -> Article:
         fields["body_html"] = chosen
     else:
         fields["body_text"] = chosen
-    extra = {k: v for k, v in obj.items() if k not in _KNOWN_KEYS}
-    return Article(form="cms-json", extra=extra, **fields)
+    return Article(form="cms-json", extra=dict(cms.model_extra or {}), **fields)
 
 
 def _text_article(text: str) -> Article:
@@ -139,41 +131,19 @@ def _text_article(text: str) -> Article:
     return Article(form="text", body_text=text)
 
 
-def _optional_str(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "id":
-        return str(value)
-    if not isinstance(value, str):
-        raise UnreadableArticle(f"'{key}' must be a string", field=key)
-    return value.strip() if key not in _BODY_KEYS else value
+def _stripped(value: str | None) -> str | None:
+    return None if value is None else value.strip()
 
 
-def _byline(value: object) -> str | None:
+def _byline(value: str | list[str] | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
         return value.strip() or None
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        names = [v.strip() for v in value if v.strip()]
-        if len(names) <= 1:
-            return names[0] if names else None
-        return ", ".join(names[:-1]) + " and " + names[-1]
-    raise UnreadableArticle("'byline' must be a string or a list of names", field="byline")
-
-
-def _published(value: object) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise UnreadableArticle("'published' must be an ISO 8601 string", field="published")
-    try:
-        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UnreadableArticle(
-            f"'published' is not an ISO 8601 time: {value!r}", field="published"
-        ) from exc
+    names = [v.strip() for v in value if v.strip()]
+    if len(names) <= 1:
+        return names[0] if names else None
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _refuse_binary(data: bytes) -> None:

@@ -1,32 +1,17 @@
 """The language to speak: the article's explicit field, else the page's declaration, else
-detection. Codes come out as the primary BCP 47 subtag that gTTS knows (``en``, ``ko``, ``ja``),
-except Chinese, whose script matters to a voice (``zh-CN``, ``zh-TW``)."""
+detection. Codes come out as ``narration.languages`` normalizes them: the current BCP 47 code of
+the primary language (``en``, ``ko``, ``he``), except Chinese, whose script matters to a voice
+(``zh-CN``, ``zh-TW``)."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
 from typing import Any
 
-# Old or alternative codes to the ones the speech engines use.
-_ALIASES = {"he": "iw", "jv": "jw", "nb": "no", "nn": "no", "fil": "tl", "in": "id", "ji": "yi"}
-_CHINESE_TRADITIONAL = {"tw", "hk", "mo", "hant"}
-_CODE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+from narration.languages import normalize as normalize_lang
 
-
-def normalize_lang(code: str | None) -> str | None:
-    """``en-US`` -> ``en``, ``zh_Hant`` -> ``zh-TW``, ``he`` -> ``iw``; junk -> None."""
-    if not code:
-        return None
-    code = code.strip().split(",")[0].strip()
-    if not _CODE.match(code):
-        return None
-    parts = re.split(r"[-_]", code.lower())
-    primary = parts[0]
-    if primary in {"zh", "cmn"}:
-        return "zh-TW" if _CHINESE_TRADITIONAL & set(parts[1:]) else "zh-CN"
-    return _ALIASES.get(primary, primary)
+__all__ = ["choose_lang", "detect_lang", "normalize_lang"]
 
 
 @lru_cache(maxsize=1)
@@ -101,10 +86,7 @@ def _probability(lang: str, text: str) -> float:
     the language: it cannot judge)."""
     primary = lang.split("-")[0]
     ranked = dict(_identifier().rank(text[:3000]))
-    return float(ranked.get(_UNALIAS.get(primary, primary), 1.0))
-
-
-_UNALIAS = {"iw": "he", "jw": "jv"}
+    return float(ranked.get(primary, 1.0))
 
 
 # Languages the detector mixes up even on long texts.
@@ -117,5 +99,5 @@ _CLOSE = (
 _SAMPLES = {
     "en": "the", "de": "der", "fr": "le", "es": "el", "pt": "o", "it": "il", "nl": "de",
     "ru": "это", "uk": "це", "bg": "на", "sr": "на", "ko": "한국", "ja": "日本", "zh-CN": "中国",
-    "zh-TW": "中國", "ar": "في", "iw": "של", "el": "και", "th": "ที่", "hi": "है",
+    "zh-TW": "中國", "ar": "في", "he": "של", "el": "και", "th": "ที่", "hi": "है",
 }  # fmt: skip

@@ -43,7 +43,7 @@ def test_compose_file_is_valid_and_has_the_production_services() -> None:
     assert set(services) == {"redis", "postgres", "api", "worker", "nginx"}
     assert "gunicorn" in services["api"]["command"]
     assert "service.wsgi:app" in services["api"]["command"]
-    assert services["worker"]["command"][:4] == ["celery", "--app", "workers.celery_app", "worker"]
+    assert services["worker"]["command"][:4] == ["celery", "--app", "workers.main", "worker"]
     assert services["api"]["image"] == services["worker"]["image"]
     assert services["api"]["environment"]["NARRATOR_API_KEYS"] == "k1"
 

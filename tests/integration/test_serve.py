@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 from mutagen.mp3 import MP3
+from prometheus_client.parser import text_string_to_metric_families
 
 from narration.audio import find_ffmpeg
 from narration.catalog import NarrationState, narrations, session_scope
@@ -144,6 +145,16 @@ def test_readme_check_on_a_machine_with_no_redis_configured(
     assert len(whole.content) == status["bytes"]
     manifest = requests.get(status["manifest_url"], timeout=30).json()
     assert manifest["duration_ms"] == status["duration_ms"] > 60_000
+    # the worker's synthesis and the API's requests are counted in one /metrics
+    exposition = requests.get(f"{base}/metrics", timeout=30).text
+    counts = {
+        s.name: s.value
+        for f in text_string_to_metric_families(exposition)
+        for s in f.samples
+        if not s.labels
+    }
+    assert counts["narrator_synthesis_latency_seconds_count"] > 0
+    assert "narrator_http_requests_total{" in exposition
     mp3 = MP3(io.BytesIO(whole.content))
     assert abs(mp3.info.length * 1000 - manifest["duration_ms"]) < 500
     # every frame decodes, and the decoded audio lasts what the manifest says

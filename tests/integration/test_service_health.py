@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from narration.catalog import narrations, session_scope
@@ -51,26 +52,39 @@ def test_readyz_is_503_naming_what_is_down(app_settings: Settings) -> None:
     assert response.json["checks"]["database"] == "ok"
 
 
-def test_metrics_report_states_queue_latency_and_cache(app_settings: Settings) -> None:
+def scrape(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(response.data.decode())
+        for s in f.samples
+    }
+
+
+def test_metrics_count_narrations_chunks_latency_requests_and_queue(
+    app_settings: Settings,
+) -> None:
     client = create_app(app_settings).test_client()
+    before = scrape(client)  # counters live as long as the process: compare differences
     with session_scope(app_settings.catalog_url) as session:
         spec = narrations.NarrationSpec("k1", "espeak", None, "en", chunks_total=4, chunks_cached=1)
         row, _ = narrations.create_or_get(session, spec)
         narrations.chunk_done(session, row.id, 1, synth_ms=300)
         narrations.chunk_done(session, row.id, 2, synth_ms=1500)
+        narrations.chunk_done(session, row.id, 2, synth_ms=1500)  # delivered twice: counted once
     client_for(app_settings.redis_url or "").rpush("narration:9", b"a", b"b")
+    after = scrape(client)
 
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    families = {f.name: f for f in text_string_to_metric_families(response.data.decode())}
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for f in families.values()
-        for s in f.samples
-    }
-    assert samples[("narrator_narrations", (("state", "queued"),))] == 1
-    assert samples[("narrator_queue_depth", (("priority", "9"), ("queue", "narration")))] == 2
-    assert samples[("narrator_chunk_cache_hit_ratio", ())] == 0.25
-    assert samples[("narrator_synthesis_latency_seconds_count", ())] == 2
-    assert samples[("narrator_synthesis_latency_seconds_bucket", (("le", "0.5"),))] == 1
-    assert samples[("narrator_synthesis_latency_seconds_sum", ())] == pytest.approx(1.8)
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew("narrator_narrations_total", state="queued") == 1
+    assert grew("narrator_chunks_total", outcome="hit") == 1
+    assert grew("narrator_chunks_total", outcome="miss") == 3
+    assert grew("narrator_synthesis_latency_seconds_count") == 2
+    assert grew("narrator_synthesis_latency_seconds_bucket", le="0.5") == 1
+    assert grew("narrator_synthesis_latency_seconds_sum") == pytest.approx(1.8)
+    assert grew("narrator_http_requests_total", route="/metrics", method="GET", status="200") == 1
+    assert after[("narrator_queue_depth", (("priority", "9"), ("queue", "narration")))] == 2

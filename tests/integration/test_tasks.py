@@ -14,10 +14,10 @@ from narration.catalog.db import dispose_all
 from narration.catalog.models import NarrationState
 from narration.errors import PermanentEngineError
 from narration.jobs import Requested, request_narration
-from narration.settings import Settings, get_settings
+from narration.settings import Settings
 from narration.store import AudioStore
 from tests.fakes.gtts_server import GttsStandIn
-from tests.integration.worker_process import await_condition, settings_env
+from tests.integration.worker_process import await_condition
 from workers import tasks
 from workers.celery_app import create_celery
 
@@ -31,16 +31,11 @@ TEXT = (
 
 
 @pytest.fixture
-def task_settings(
-    service_settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Settings]:
-    """Tasks read the environment, as in a worker process."""
-    for name, value in settings_env(service_settings).items():
-        if name.startswith("NARRATOR_"):
-            monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+def task_settings(service_settings: Settings) -> Iterator[Settings]:
+    """Tasks take their settings from their app: one built from the test's settings."""
+    celery = create_celery(service_settings)
+    yield service_settings
+    celery.close()
     dispose_all()
 
 
@@ -93,7 +88,7 @@ def test_a_failed_narration_stops_its_remaining_chunks(
     assert tasks.publish(None, row.id) is None
     with session_scope(task_settings.catalog_url) as session:
         failed = narrations.get(session, row.id)
-        assert failed is not None and failed.error == "gtts answered HTTP 403"
+        assert failed is not None and failed.error_category == "tts_refused"
 
 
 def test_a_late_failure_of_an_earlier_attempt_leaves_the_new_attempt_alone(
@@ -128,27 +123,48 @@ def test_a_late_failure_of_an_earlier_attempt_leaves_the_new_attempt_alone(
     assert sent == [("narration.failed", "failed"), ("narration.ready", "ready")]
 
 
-def test_readable_errors() -> None:
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    assert tasks.readable_error(PermanentEngineError("bad voice")) == "bad voice"
-    assert "took too long" in tasks.readable_error(SoftTimeLimitExceeded())
-    assert tasks.readable_error(KeyError("x")).startswith("internal error (KeyError)")
-
-
-def test_auto_engine_reports_the_offline_fallback_that_spoke(
-    service_settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_a_failure_is_recorded_in_plain_words_with_its_category(
+    task_settings: Settings, gtts_server: GttsStandIn
 ) -> None:
+    """As the stitch's error callback hears of a refused chunk: through a ChordError."""
+    from celery.exceptions import ChordError
+
+    row = requested(task_settings).narration
+    chord_error = ChordError(
+        "Dependency 364864c5-8c1e-4d0e-9d4b-0d6f0f7c2a11 raised PermanentEngineError("
+        "'gtts: HTTP 403 Forbidden (refused: the upstream API may have changed)')"
+    )
+    tasks.fail(None, chord_error, None, row.id, attempt=row.attempts)
+    with session_scope(task_settings.catalog_url) as session:
+        failed = narrations.get(session, row.id)
+        assert failed is not None and failed.state == NarrationState.FAILED
+        assert failed.error_category == "tts_refused"
+        assert failed.error is not None and "HTTP 403" in failed.error
+        assert "364864c5" not in failed.error and "Error" not in failed.error
+        status = narrations.status(failed)
+        assert status["error_category"] == "tts_refused" and status["error"] == failed.error
+
+
+def test_a_lost_redis_connection_fails_nothing(
+    task_settings: Settings, gtts_server: GttsStandIn
+) -> None:
+    import redis
+
+    row = requested(task_settings).narration
+    tasks.fail(None, redis.ConnectionError("Connection refused"), None, row.id, attempt=1)
+    with session_scope(task_settings.catalog_url) as session:
+        kept = narrations.get(session, row.id)
+        assert kept is not None and kept.state == NarrationState.QUEUED
+
+
+def test_auto_engine_reports_the_offline_fallback_that_spoke(service_settings: Settings) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
     offline = service_settings.model_copy(update={"engine": "auto", "gtts_endpoint": closed})
-    for name, value in settings_env(offline).items():
-        if name.startswith("NARRATOR_"):
-            monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
+    celery = create_celery(offline)
     try:
-        job = requested(get_settings())
+        job = requested(offline)
         row = job.narration
         for index in job.missing:
             tasks.synthesize(row.id, row.narration_key, index)
@@ -158,7 +174,7 @@ def test_auto_engine_reports_the_offline_fallback_that_spoke(
             assert done is not None and done.state == NarrationState.READY
             assert done.engine == "espeak"
     finally:
-        get_settings.cache_clear()
+        celery.close()
         dispose_all()
 
 
@@ -172,7 +188,7 @@ def test_a_catalog_outage_delays_a_task_instead_of_losing_it(
     row = requested(service_settings).narration
     database = sa.engine.make_url(service_settings.catalog_url).database
     admin = sa.create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
-    celery = create_celery(service_settings)
+    celery = create_celery(service_settings, sender_only=True)
 
     def allow_connections(allow: bool) -> None:
         with admin.connect() as conn:

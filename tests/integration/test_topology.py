@@ -101,6 +101,10 @@ def topology(
     env = settings_env(settings)
     env["NARRATOR_API_KEYS"] = KEY
     env["NARRATOR_AUDIO_ACCEL_PREFIX"] = "/_audio_store/"
+    # as docker-compose.yml sets them: nginx is the one trusted proxy, and gunicorn's
+    # processes count metrics into one folder
+    env["NARRATOR_PROXY_HOPS"] = "1"
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
     api_port, nginx_port = free_port(), free_port()
     logs = tmp_path / "logs"
     logs.mkdir()

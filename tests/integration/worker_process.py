@@ -1,8 +1,9 @@
 """Child processes (Celery workers, the topology's servers) and a real HTTP server for the
 service, for integration tests.
 
-No eager mode: the worker is ``celery -A workers.celery_app worker`` in a child process, talking
-to the test's Redis database, catalog and audio store through ``NARRATOR_*`` variables.
+No eager mode: the worker is ``celery -A workers.main worker`` in a child process, talking to
+the test's Redis database, catalog and audio store through ``NARRATOR_*`` variables (the one
+place that reads them is ``workers.main``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ ENV_FIELDS = (
     "public_url",
     "webhook_secret",
     "lang",
+    "stall_after_s",
+    "reconcile_interval_s",
+    "tts_backoff_s",
+    "tts_backoff_max_s",
+    "tts_rate_limited_for_s",
+    "scratch_dir",
+    "ffmpeg_binary",
 )
 
 
@@ -107,7 +115,7 @@ def celery_worker(
         "-m",
         "celery",
         "-A",
-        "workers.celery_app",
+        "workers.main",
         "worker",
         "--pool",
         "threads",

@@ -285,3 +285,15 @@ def test_channel_has_category_guid_and_artwork_when_configured() -> None:
     image = root.find("itunes:image", NS)
     assert image is not None and image.get("href") == "https://news.example/a.png"
     assert root.findtext("image/url") == "https://news.example/a.png"
+
+
+def test_a_feed_with_nothing_configured_still_has_language_owner_and_artwork() -> None:
+    root = parse(feeds.render_rss(CHANNEL, [], LINKS)).find("channel")
+    assert root is not None
+    assert root.findtext("language") == "en"
+    assert root.findtext("itunes:owner/itunes:name", namespaces=NS) == "News"
+    assert root.findtext("itunes:owner/itunes:email", namespaces=NS) == "podcasts@news.example"
+    artwork = "https://news.example/player/static/artwork.png"
+    assert root.findtext("image/url") == artwork
+    image = root.find("itunes:image", NS)
+    assert image is not None and image.get("href") == artwork

@@ -33,3 +33,13 @@ def test_extra_fields_and_exceptions_are_kept() -> None:
     assert line["elapsed_ms"] == 12.5
     assert "ValueError: bad" in line["exc"]
     assert line["level"] == "info" and line["msg"] == "failed"
+
+
+def test_urls_in_logs_never_show_a_password() -> None:
+    assert (
+        logs.masked_url("postgresql+psycopg://narrator:s3cret@db:5432/narrator")
+        == "postgresql+psycopg://narrator:***@db:5432/narrator"
+    )
+    assert logs.masked_url("redis://:pw@redis:6379/0") == "redis://:***@redis:6379/0"
+    assert logs.masked_url("sqlite:////srv/catalog.sqlite3") == "sqlite:////srv/catalog.sqlite3"
+    assert logs.masked_url(None) == ""

@@ -81,6 +81,8 @@ def test_static_assets_are_served(client: FlaskClient) -> None:
         assert b"narratorPlayer" in script.data
     with client.get("/player/static/player.css") as style:
         assert style.mimetype == "text/css"
+    with client.get("/player/static/artwork.png") as artwork:  # the feeds' default image
+        assert artwork.mimetype == "image/png" and artwork.data.startswith(b"\x89PNG")
 
 
 def test_ready_audio_links_its_read_along_timings(client: FlaskClient, settings: Settings) -> None:

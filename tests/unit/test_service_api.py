@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from narration.settings import Settings
-from service.app import behind_proxy, create_app
+from service.app import create_app
 
 AUTH = {"Authorization": "Bearer test-key"}
 CMS = {
@@ -154,9 +154,7 @@ def test_without_keys_writes_come_from_loopback_only(settings: Settings) -> None
 def test_forwarding_headers_never_make_a_remote_client_local(
     settings: Settings, proxied: bool, peer: str, headers: dict[str, str], status: int
 ) -> None:
-    app = create_app(settings, api_keys=[])
-    if proxied:
-        behind_proxy(app)
+    app = create_app(settings, api_keys=[], proxy_hops=1 if proxied else 0)
     response = app.test_client().put(
         "/v1/articles/a",
         data=json.dumps(CMS),
@@ -305,7 +303,7 @@ def test_plain_text_article_takes_its_title_and_language_from_the_script(
     assert response.json["lang"] == "en"
 
 
-def test_a_redis_outage_fails_the_row_and_answers_503_without_retrying_for_long(
+def test_a_redis_outage_keeps_the_row_and_answers_503_without_retrying_for_long(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(settings, redis_url="redis://127.0.0.1:1/0")  # port 1 refuses at once
@@ -316,7 +314,7 @@ def test_a_redis_outage_fails_the_row_and_answers_503_without_retrying_for_long(
     assert response.status_code == 503
     assert problem(response)["status"] == 503
     status = client.get("/v1/articles/a/narration").json
-    assert status["state"] == "failed" and "try again" in status["error"]
+    assert status["state"] == "queued"  # recorded: the reconciler sends it once Redis is back
     retries = [r for r in caplog.records if "Connection to Redis lost" in r.getMessage()]
     assert len(retries) <= 3, [r.getMessage() for r in retries]
 
@@ -372,3 +370,50 @@ def test_a_chunked_json_body_over_the_limit_is_413_not_cut_short(
     )
     assert response.status_code == 413, response.data
     assert problem(response)["field"] == "body"
+
+
+def test_a_method_an_article_sub_resource_does_not_have_is_405(client: FlaskClient) -> None:
+    wrong = client.put("/v1/articles/a/audio", headers=AUTH, data=b"{}")
+    assert wrong.status_code == 405
+    assert problem(wrong)["status"] == 405
+    assert "PUT" not in wrong.headers["Allow"] and "GET" in wrong.headers["Allow"]
+    options = client.options("/v1/articles/a/narration")
+    assert set(options.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST", "OPTIONS"}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?priority=null", "priority"),
+        ("?priority=", "priority"),
+        ("?voice=", "voice"),
+        ("?engine=gtts&engine=espeak", "engine"),
+        ("?callback_url=null", "callback_url"),
+        ("?callback_url=http%3A%2F%2F%5B0%5D", "callback_url"),
+        ("?wait=30.5", "wait"),
+        ("?wait=nan", "wait"),
+        ("?wait=1&wait=2", "wait"),
+    ],
+)
+def test_query_options_are_checked_even_when_the_body_gives_them(
+    client: FlaskClient, query: str, field: str
+) -> None:
+    body = {"text": "Hello there.", "priority": None, "voice": None, "callback_url": None}
+    response = client.post(f"/v1/narrations{query}", json=body, headers=AUTH)
+    assert response.status_code == 400, response.data
+    assert problem(response)["field"] == field
+
+
+def test_deprecated_language_codes_never_reach_the_catalog_or_the_player(
+    client: FlaskClient,
+) -> None:
+    hebrew = {"title": "Title", "lang": "iw", "body": "A short text to read."}
+    assert put_json(client, "hebrew", hebrew).status_code == 201  # type: ignore[attr-defined]
+    assert client.get("/v1/articles/hebrew").json["lang"] == "he"
+    assert '<html lang="he">' in client.get("/player/hebrew").get_data(as_text=True)
+
+
+def test_a_well_formed_tag_of_no_language_is_422_naming_lang(client: FlaskClient) -> None:
+    response = client.post("/v1/narrations?lang=qx", json={"text": "Hello there."}, headers=AUTH)
+    assert response.status_code == 422
+    assert problem(response)["field"] == "lang"

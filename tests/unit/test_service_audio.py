@@ -59,6 +59,22 @@ def test_open_ended_and_suffix_ranges(client: FlaskClient) -> None:
     assert suffix.status_code == 206 and suffix.data == MP3[-100:]
 
 
+@pytest.mark.parametrize("ext", ["mp3", "json", "vtt"])
+def test_players_on_other_origins_may_fetch_audio_transcript_and_manifest(
+    client: FlaskClient, ext: str
+) -> None:
+    response = fetch(client, f"/audio/{KEY}.{ext}")
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Range" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_several_ranges_are_answered_with_the_whole_file(client: FlaskClient) -> None:
+    response = fetch(client, f"/audio/{KEY}.mp3", Range="bytes=0-1,100-200")
+    assert response.status_code == 200
+    assert response.data == MP3
+
+
 def test_range_past_the_end_is_416_with_the_length(client: FlaskClient) -> None:
     response = fetch(client, f"/audio/{KEY}.mp3", Range=f"bytes={len(MP3)}-")
     assert response.status_code == 416

@@ -69,8 +69,8 @@ def test_chapters_come_from_the_manifest(client: FlaskClient, settings: Settings
             {"kind": "heading", "text": "Trade", "start_ms": 9000, "end_ms": 9500},
         ]
     }
-    (settings.audio_cache_dir / "k123.json").write_text(json.dumps(manifest))
-    response = client.get("/feeds/chapters/k123.json")
+    (settings.audio_cache_dir / "0123456789abcdef.json").write_text(json.dumps(manifest))
+    response = client.get("/feeds/chapters/0123456789abcdef.json")
     assert response.status_code == 200
     assert response.mimetype == "application/json+chapters"
     assert json.loads(response.data)["chapters"] == [

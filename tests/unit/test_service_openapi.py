@@ -1,10 +1,15 @@
-"""``/openapi.json`` is valid OpenAPI 3.1 and describes exactly the routes the app serves."""
+"""``/openapi.json`` is valid OpenAPI 3.1, describes exactly the routes the app serves, and
+the app's real answers match the schemas it generates."""
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
+import pytest
 from flask import Flask
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from narration.settings import Settings
@@ -84,3 +89,57 @@ def test_every_write_method_needs_a_key(settings: Settings) -> None:
     for rule in app.url_map.iter_rules():
         if (rule.methods or set()) & {"PUT", "POST", "PATCH", "DELETE"}:
             assert getattr(app.view_functions[rule.endpoint], "requires_key", False), rule.rule
+
+
+def answer_schema(doc: dict[str, Any], path: str, method: str, status: int) -> dict[str, Any]:
+    """The documented schema of one answer, with the components its references point into."""
+    media = doc["paths"][path][method]["responses"][str(status)]["content"]
+    schema = next(iter(media.values()))["schema"]
+    return {**schema, "components": doc["components"]}
+
+
+def conforms(doc: dict[str, Any], path: str, method: str, response: Any) -> None:
+    schema = answer_schema(doc, path, method, response.status_code)
+    Draft202012Validator(schema).validate(json.loads(response.data))
+
+
+CMS = {"title": "Harbour bridge reopens", "lang": "en", "published": "2025-06-17T09:30:00Z",
+       "body_html": "<p>The bridge reopened on Monday.</p><p>Commuters cheered.</p>"}  # fmt: skip
+AUTH = {"Authorization": "Bearer test-key"}
+
+
+def test_real_answers_match_the_generated_schemas(settings: Settings) -> None:
+    client = create_app(settings).test_client()
+    doc = client.get("/openapi.json").json
+    article, narration = "/v1/articles/{article_id}", "/v1/articles/{article_id}/narration"
+    checks = [
+        (article, "put", client.put("/v1/articles/a", json=CMS, headers=AUTH)),
+        (article, "put", client.put("/v1/articles/a", json=CMS, headers=AUTH)),
+        (article, "get", client.get("/v1/articles/a")),
+        (article, "get", client.get("/v1/articles/nowhere")),
+        (article, "get", client.get("/v1/articles/-bad")),
+        (narration, "get", client.get("/v1/articles/a/narration")),
+        (narration, "post", client.post("/v1/articles/a/narration?priority=urgent", headers=AUTH)),
+        ("/v1/narrations", "post", client.post("/v1/narrations", json={}, headers=AUTH)),
+        ("/v1/narrations:batch", "post",
+         client.post("/v1/narrations:batch", json={"ids": ["nowhere"]}, headers=AUTH)),
+        ("/v1/narrations/{narration_id}", "get", client.get("/v1/narrations/" + "0" * 32)),
+        ("/player/{article_id}/status.json", "get", client.get("/player/a/status.json")),
+        ("/healthz", "get", client.get("/healthz")),
+        ("/readyz", "get", client.get("/readyz")),
+    ]  # fmt: skip
+    statuses = []
+    for path, method, response in checks:
+        conforms(doc, path, method, response)
+        statuses.append(response.status_code)
+    assert statuses[:8] == [201, 200, 200, 404, 400, 404, 400, 400]
+    assert statuses[8] == 202
+
+
+@pytest.mark.parametrize("tag", ["iw", "jw", "en-US", "zh_Hant"])
+def test_the_documented_language_pattern_is_what_the_api_accepts(
+    settings: Settings, tag: str
+) -> None:
+    doc = create_app(settings, migrate=False).test_client().get("/openapi.json").json
+    pattern = doc["components"]["schemas"]["NarrationOptions"]["properties"]["lang"]["anyOf"][0]
+    assert re.search(pattern["pattern"], tag)

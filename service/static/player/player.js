@@ -3,6 +3,11 @@
 // Data: the page embeds the article's status (JSON in #player-data). When audio is ready it
 // loads the MP3 and the manifest (every spoken sentence with start_ms/end_ms); until then it
 // polls the status URL and shows the narration's state.
+//
+// While a narration is being made, its status may carry a stream_url: an HLS playlist of the
+// parts made so far, which grows until the narration is complete. The player plays it at once
+// (natively where the browser plays HLS, else with hls.js, loaded only then), and when the
+// finished MP3 is ready it switches to it at the same position, playing on if it was playing.
 "use strict";
 
 (function () {
@@ -33,6 +38,8 @@
   let lastUserScroll = 0;
   let pollDelay = POLL_MIN_MS;
   let rafId = 0;
+  let stream = null; // {url, hls} while playing the growing stream of a narration being made
+  const HLS_SCRIPT = (document.currentScript && document.currentScript.src || "").replace(/player\.js(\?.*)?$/, "vendor/hls.light.min.js");
 
   // --- formatting -------------------------------------------------------------------------
   function clock(seconds) {
@@ -65,6 +72,7 @@
     if (job.state === "queued") return "The narration is queued and will start shortly…";
     const total = job.chunks_total || 0;
     const done = job.chunks_done || 0;
+    if (stream) return total ? `Playing the parts narrated so far (${done} of ${total}).` : "Playing the parts narrated so far.";
     return total ? `Narrating… ${done} of ${total} parts done.` : "Narrating…";
   }
 
@@ -78,9 +86,11 @@
         const progressed = JSON.stringify(status.pending) !== JSON.stringify(data.status.pending);
         data.status = status;
         if (status.audio) {
-          load(status.audio);
+          if (stream) switchToFile(status.audio);
+          else load(status.audio);
           return;
         }
+        if (!stream && status.pending && status.pending.stream_url) startStream(status.pending.stream_url);
         say(describe(status), status.pending && status.pending.state === "failed");
         if (progressed) pollDelay = POLL_MIN_MS;
       }
@@ -103,6 +113,73 @@
     mediaSession();
     const timings = narration.read_along_url || narration.manifest_url;
     if (timings) loadManifest(timings);
+  }
+
+  // --- the growing stream while the narration is made ----------------------------------------
+  function nativeHls() {
+    return audio.canPlayType("application/vnd.apple.mpegurl") !== "";
+  }
+
+  function loadHlsJs() {
+    if (window.Hls) return Promise.resolve(window.Hls);
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = HLS_SCRIPT;
+      script.onload = () => (window.Hls ? resolve(window.Hls) : reject(new Error("no Hls")));
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  async function startStream(url) {
+    stream = { url, hls: null, engine: nativeHls() ? "native" : "hls.js" };
+    if (stream.engine === "native") {
+      audio.src = url;
+    } else {
+      let Hls;
+      try {
+        Hls = await loadHlsJs();
+      } catch (err) {
+        stream = null; // no way to play it here: wait for the MP3
+        return;
+      }
+      if (!Hls.isSupported() || !stream) {
+        stream = null;
+        return;
+      }
+      // Start at the beginning of the article, not at the live edge; no worker, so the page's
+      // Content-Security-Policy needs no blob: scripts.
+      const hls = new Hls({ startPosition: 0, enableWorker: false, liveDurationInfinity: false });
+      stream.hls = hls;
+      hls.on(Hls.Events.ERROR, (event, info) => {
+        if (info.fatal && info.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+        else if (info.fatal && info.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+      });
+      hls.loadSource(url);
+      hls.attachMedia(audio);
+    }
+    for (const b of [playButton, backButton, forwardButton, seek]) b.disabled = false;
+    root.classList.add("is-ready", "is-streaming");
+    mediaSession();
+  }
+
+  function switchToFile(narration) {
+    // The stream's timeline is the MP3's (every part starts where the stitcher put it), so
+    // the listener goes on from the same place.
+    const position = audio.currentTime || 0;
+    const playing = !audio.paused && !audio.ended;
+    if (stream && stream.hls) stream.hls.destroy();
+    stream = null;
+    root.classList.remove("is-streaming");
+    audio.addEventListener(
+      "loadedmetadata",
+      () => {
+        if (position > 0 && position < audio.duration) audio.currentTime = position;
+        if (playing) audio.play().catch(() => {});
+      },
+      { once: true }
+    );
+    load(narration);
   }
 
   async function loadManifest(url) {
@@ -386,12 +463,19 @@
 
   // --- start --------------------------------------------------------------------------------
   // Exposed for tests and for the embedding page's scripts (read-only use).
-  window.narratorPlayer = { audio, cues: () => cues, current: () => current };
+  window.narratorPlayer = {
+    audio,
+    cues: () => cues,
+    current: () => current,
+    streaming: () => (stream ? stream.engine : null),
+  };
 
   if (data.status.audio) {
     load(data.status.audio);
   } else {
-    say(describe(data.status), data.status.pending && data.status.pending.state === "failed");
+    const pending = data.status.pending;
+    if (pending && pending.stream_url) startStream(pending.stream_url);
+    say(describe(data.status), pending && pending.state === "failed");
     setTimeout(poll, pollDelay);
   }
 })();

@@ -1,0 +1,54 @@
+"""The workers' sweeper: one sweep per interval across the fleet, under a Redis lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from narration.article import Article
+from narration.catalog import upgrade_to_head
+from narration.catalog.db import dispose_all
+from narration.jobs import request_narration
+from narration.settings import Settings
+from narration.store import AudioStore
+from workers.celery_app import create_celery
+from workers.dispatch import CeleryJobQueue
+from workers.lifecycle import Sweeper
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def sweep_settings(leased_redis_db: str, tmp_path: Path) -> Iterator[Settings]:
+    settings = Settings(
+        redis_url=leased_redis_db,
+        audio_cache_dir=tmp_path / "audio",
+        engine="espeak",
+        stall_after_s=0.001,  # everything unsent is overdue at once
+        reconcile_interval_s=60,
+        scratch_dir=tmp_path / "scratch",
+    )
+    upgrade_to_head(settings.catalog_url)
+    yield settings
+    dispose_all()
+
+
+def orphan(settings: Settings, title: str) -> str:
+    """A narration row whose job was never sent (the API died in between)."""
+    article = Article(form="text", body_text=f"{title}\n\nThe harbour bridge reopened today.\n")
+    store = AudioStore(settings.audio_cache_dir)
+    return request_narration(settings, store, article, source="test").narration.id
+
+
+def test_one_worker_sweeps_per_interval(sweep_settings: Settings) -> None:
+    celery = create_celery(sweep_settings)
+    first, second = Sweeper(celery), Sweeper(celery)
+    lost = orphan(sweep_settings, "Bridge reopens")
+    assert first.once() == [lost]
+    assert CeleryJobQueue(celery).sent([lost])[lost].attempt == 2
+    also_lost = orphan(sweep_settings, "Ferry resumes")
+    assert second.once() == []  # the first holds the lock for this interval
+    assert CeleryJobQueue(celery).sent([also_lost]) == {}
+    celery.close()
