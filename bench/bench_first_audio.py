@@ -124,7 +124,6 @@ def main(argv: list[str] | None = None) -> None:
             audio_cache_dir=root / "audio",
             engine="espeak",
             gtts_endpoint=stack.enter_context(gtts_stand_in(0.2, 0.001)),
-            tts_rate_limit=10.0,
             outro_text=None,
             api_keys=["bench"],
             log_level="WARNING",

@@ -266,7 +266,6 @@ def main(argv: list[str] | None = None) -> None:
             audio_cache_dir=root / "audio",
             engine="espeak",
             gtts_endpoint=gtts_url,
-            tts_rate_limit=50.0,
             outro_text=None,
             intro_text=None,
             log_level="WARNING",

@@ -2,16 +2,18 @@
 
 Either ffmpeg works: the system one (preferred when present: it usually has ffprobe and
 distribution security updates) or the static one in the ``imageio-ffmpeg`` wheel, which has no
-ffprobe -- so nothing here, nor any pydub call made through here, relies on ffprobe: formats
-and codecs are always passed explicitly.
+ffprobe -- so nothing here relies on ffprobe: formats and codecs are always passed explicitly.
+Engine answers are decoded in-process (libsndfile) and chunks kept as WAV; pydub is not used,
+for the measured reasons in docs/audio-pipeline.md.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import tempfile
-import warnings
+import wave
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,8 +25,13 @@ from narration.errors import NarrationError
 CHUNK_RATE = 24_000
 """Chunks are stored at one rate whatever spoke them (gTTS answers at 24 kHz), so an article
 spoken partly by a fallback engine joins without resampling at stitch time."""
-CHUNK_BITRATE_KBPS = 64
-"""Above gTTS's own 32 kbps so re-encoding the cached chunk loses little."""
+CHUNK_SUFFIX = "wav"
+"""Chunks are kept as 16-bit PCM WAV: the stitch reads them without decoding (FLAC halves the
+size but costs ~50 ms per 2 minutes to write and ~60 ms to read, on the stitch's critical
+path; see docs/audio-pipeline.md), and ffmpeg or any player reads them as they are."""
+FADE_MS = 5
+"""Every spoken part fades in and out over this long: trimming cuts speech at an arbitrary
+sample, and a jump from there to the pause's silence would click."""
 
 
 class AudioToolError(NarrationError):
@@ -62,18 +69,6 @@ def _find_ffmpeg(configured: str | None) -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-def pydub_segment_class(ffmpeg: str) -> type:
-    """pydub's AudioSegment, told to use ``ffmpeg``. Importing pydub warns twice, harmlessly
-    here: it imports the deprecated ``audioop`` module (3.11/3.12), and it looks for ffmpeg on
-    PATH, which the imageio-ffmpeg binary is not -- the converter is set right after."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", "Couldn't find ff", RuntimeWarning)
-        from pydub import AudioSegment
-    AudioSegment.converter = ffmpeg
-    return AudioSegment
 
 
 def run_ffmpeg(ffmpeg: str, args: list[str], data: bytes | None = None) -> bytes:
@@ -138,14 +133,70 @@ def encode_mp3(
 
 
 def resample(ffmpeg: str, pcm: Pcm, rate: int) -> Pcm:
+    """``pcm`` at ``rate``, resampled in-process (a polyphase filter: no ffmpeg process per
+    sentence)."""
     if pcm.rate == rate:
         return pcm
-    data = pcm.samples.astype("<i2").tobytes()
-    return Pcm(decode(ffmpeg, data, rate, "s16le", raw_rate=pcm.rate), rate)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, pcm.rate)
+    out = resample_poly(pcm.samples.astype(np.float32), rate // g, pcm.rate // g)
+    return Pcm(np.clip(np.round(out), -32768, 32767).astype(np.int16), rate)
+
+
+def decode_mp3(ffmpeg: str, mp3: bytes, rate: int) -> np.ndarray:
+    """Decode one MP3 (an engine's answer) to mono int16 at ``rate``: in-process with
+    libsndfile's mpg123 (gapless, ~3 ms for a sentence), else with an ffmpeg process (~30-100
+    ms) when libsndfile cannot read it."""
+    import soundfile
+
+    try:
+        data, found = soundfile.read(io.BytesIO(mp3), dtype="int16", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        return decode(ffmpeg, mp3, rate, "mp3")
+    samples = data.mean(axis=1).astype(np.int16) if data.shape[1] > 1 else data[:, 0]
+    if found != rate:
+        return resample(ffmpeg, Pcm(samples, found), rate).samples
+    return np.ascontiguousarray(samples)
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """Mono 16-bit PCM WAV of ``samples``."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.astype("<i2", copy=False).tobytes())
+    return buffer.getvalue()
+
+
+def read_wav(path: Path) -> Pcm:
+    """A mono 16-bit WAV as written by :func:`wav_bytes`."""
+    with wave.open(str(path), "rb") as src:
+        if src.getnchannels() != 1 or src.getsampwidth() != 2:
+            raise AudioToolError(f"{path.name}: not mono 16-bit PCM")
+        rate = src.getframerate()
+        data = src.readframes(src.getnframes())
+    return Pcm(np.frombuffer(data, dtype="<i2"), rate)
+
+
+def fade_edges(samples: np.ndarray, rate: int, ms: int = FADE_MS) -> np.ndarray:
+    """``samples`` with a raised-cosine fade-in and fade-out of ``ms`` each (a copy)."""
+    n = min(rate * ms // 1000, samples.size // 2)
+    if n <= 0:
+        return samples.copy()
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, endpoint=False))
+    out = samples.astype(np.float32)
+    out[:n] *= ramp
+    out[-n:] *= ramp[::-1]
+    return np.round(out).astype(np.int16)
 
 
 def trim_silence(
-    samples: np.ndarray, rate: int, threshold_db: float = -45.0, keep_ms: int = 30
+    samples: np.ndarray, rate: int, threshold_db: float = -45.0, keep_ms: int = 15
 ) -> np.ndarray:
     """Drop the silence engines put before and after speech, keeping ``keep_ms`` so soft onsets
     and word endings survive; the stitcher then adds pauses of its own, even everywhere."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -129,7 +129,9 @@ def split_text(text: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def pack(blocks: Iterable[tuple[str, PauseHint]], max_chars: int) -> list[list[Part]]:
+def pack(
+    blocks: Iterable[tuple[str, PauseHint]], max_chars: int, alone: Collection[int] = ()
+) -> list[list[Part]]:
     """Pack ``(spoken, pause)`` blocks into groups of parts of at most ``max_chars`` characters
     (spaces between parts counted): a whole paragraph when it fits, else one sentence per group
     (a sentence longer than the limit: one piece per group).
@@ -138,7 +140,10 @@ def pack(blocks: Iterable[tuple[str, PauseHint]], max_chars: int) -> list[list[P
     shrinking shifts every later boundary of its paragraph and re-synthesizes chunks that do
     not hold it. With this rule, editing a sentence changes only the chunk(s) holding it,
     unless the edit moves its paragraph across the limit. Packing costs no engine requests
-    either way, since parts are spoken one by one."""
+    either way, since parts are spoken one by one.
+
+    Blocks whose index is in ``alone`` are chunks of their own (the first sentence, so the
+    first audio is ready after one short request)."""
     if max_chars < 1:
         raise ValueError("max_chars must be positive")
     groups: list[list[Part]] = []
@@ -157,6 +162,13 @@ def pack(blocks: Iterable[tuple[str, PauseHint]], max_chars: int) -> list[list[P
         if not pieces:
             continue
         last = len(pieces) - 1
+        if index in alone:
+            close()
+            groups.extend(
+                [Part(index, piece, pause if n == last else "none")]
+                for n, piece in enumerate(pieces)
+            )
+            continue
         paragraph.append(
             [Part(index, piece, pause if n == last else "none") for n, piece in enumerate(pieces)]
         )
@@ -171,11 +183,14 @@ def make_chunks(
     max_chars: int,
     voice: Voice,
     fallback: Voice | None = None,
+    *,
+    alone: Collection[int] = (),
 ) -> list[Chunk]:
     """Chunks for ``blocks`` (spoken text and pause hint, in reading order), keyed for
-    ``voice`` and, when given, for the ``fallback`` voice as well."""
+    ``voice`` and, when given, for the ``fallback`` voice as well; see :func:`pack` for
+    ``alone``."""
     chunks = []
-    for index, parts in enumerate(pack(blocks, max_chars)):
+    for index, parts in enumerate(pack(blocks, max_chars, alone)):
         key = chunk_key(voice, parts)
         fallback_key = chunk_key(fallback, parts) if fallback else None
         chunks.append(Chunk(index, key, tuple(parts), fallback_key))

@@ -1,8 +1,9 @@
 """The whole audio pipeline in one process: plan, synthesize what is missing, stitch, copy out.
 
 The service runs the same steps as Celery tasks; this is what ``narrator narrate`` and tests
-use. Remote engines (gTTS) are I/O-bound, so their chunks are synthesized by a few threads
-sharing one in-process rate limit; local engines hold a lock and run one chunk at a time.
+use. Remote engines (gTTS) are I/O-bound, so their chunks are all synthesized at once by as many
+threads as a worker has, sharing one in-process adaptive limit on requests in flight; local
+engines hold a lock and run one chunk at a time.
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ from typing import Any
 
 from narration.engines import get_engine
 from narration.plan import NarrationPlan, plan_narration
-from narration.ratelimit import LocalRateLimiter, RateLimiter
+from narration.ratelimit import LocalRequestLimiter, RateLimiter
 from narration.script import Script
 from narration.settings import Settings
 from narration.stitch import StitchResult, stitch_narration
 from narration.store import AudioStore
 from narration.synthesis import synthesize_chunk
-
-REMOTE_THREADS = 4
 
 
 def synthesize_missing(
@@ -44,8 +43,12 @@ def synthesize_missing(
     if progress:
         progress(done, total)
     remote = get_engine(plan.engine, settings).remote
-    limiter = rate_limiter or (LocalRateLimiter(settings.tts_rate_limit) if remote else None)
-    workers = REMOTE_THREADS if remote else 1
+    limiter = rate_limiter
+    if limiter is None and remote:
+        limiter = LocalRequestLimiter(
+            ceiling=settings.tts_concurrency_max, floor=settings.tts_concurrency_min
+        )
+    workers = max(1, min(settings.worker_concurrency, len(missing))) if remote else 1
     made = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from narration.vocabulary import MAX_WAIT_S, EngineName
@@ -57,9 +57,14 @@ class Settings(BaseSettings):
     gtts_tld: str = "com"
     gtts_timeout: float = 10.0
     tts_retries: int = 5
-    tts_rate_limit: float = Field(default=10.0, gt=0)
-    """Engine requests per second, shared by every worker through Redis. Refused at start-up
-    unless above 0, so no worker meets a limiter that cannot be built mid-task."""
+    tts_concurrency_max: int = Field(default=96, ge=1)
+    """Ceiling of engine requests in flight at once, shared by every worker through Redis. The
+    limit starts here and halves whenever the provider answers 429, 5xx or not in time, then
+    grows back while it answers (see :mod:`narration.ratelimit`). The default lets a long
+    article's requests (about 75 for 5 minutes of speech) all go out together."""
+    tts_concurrency_min: int = Field(default=2, ge=1)
+    """Floor of that limit: however hard the provider pushes back, this many may be in flight
+    (a ``Retry-After`` still stops them all until it has passed)."""
     piper_model: Path | None = None
     ffmpeg_binary: str | None = None
     """ffmpeg to use (path or name on PATH); ``None``: the system one, else imageio-ffmpeg's."""
@@ -68,7 +73,8 @@ class Settings(BaseSettings):
     target_lufs: float = -16.0
     true_peak_dbtp: float = -1.0
     bitrate_kbps: int = 64
-    sample_rate: int = 44_100
+    sample_rate: int = 24_000
+    """The speech's own rate (gTTS answers at 24 kHz): upsampling adds bytes, not sound."""
     intro_text: str | None = None
     outro_text: str | None = "This article was written by reporters and read by an AI voice."
     intro_audio: Path | None = None
@@ -109,8 +115,10 @@ class Settings(BaseSettings):
     proxy_hops: int = Field(default=0, ge=0)
     """Reverse proxies in front of the app (nginx: 1) whose ``X-Forwarded-*`` headers are
     trusted for the client's host, scheme and address; 0: none, the headers are ignored."""
-    worker_concurrency: int = 8
-    """Threads per worker process; synthesis calls are network-bound, so they overlap."""
+    worker_concurrency: int = 32
+    """Threads per worker process; synthesis calls are network-bound, so they overlap. Enough
+    for every chunk of a long article to be spoken at once; each chunk sends its requests
+    together, and the shared limit above decides how many go out."""
 
     # --- recovery -----------------------------------------------------------------------------
     stall_after_s: float = Field(default=90.0, gt=0)
@@ -135,6 +143,15 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> Settings:
+        if self.tts_concurrency_min > self.tts_concurrency_max:
+            raise ValueError(
+                "tts_concurrency_min must not be above tts_concurrency_max "
+                f"({self.tts_concurrency_min} > {self.tts_concurrency_max})"
+            )
+        return self
 
     @property
     def catalog_url(self) -> str:

@@ -1,45 +1,77 @@
 """Stitching: chunks in, one finished narration out (MP3 + manifest + transcript).
 
-Time and memory are linear in the narration's length and memory is bounded by a few batches of
-chunks, not the article: each chunk is decoded once (by ffmpeg, several chunks per process,
-format and codec given so no ffprobe is needed), its parts and the silences between them are
-appended to one raw PCM file, then ffmpeg measures that file (pass one) and encodes it once
-with the loudness gain and a true-peak limiter (pass two), and the result's loudness is
-checked; if the true peak came out above the ceiling, the encode is redone with a lower limit.
+One encode pass, time linear in the narration's length and memory flat: chunks are stored as
+PCM at the speech's own rate with their sample lengths and loudness measured at synthesis (see
+:mod:`narration.synthesis`), so the stitch lays out the timeline and computes the loudness gain
+from the sidecars alone, then streams each chunk's PCM, with the pauses between parts, into one
+ffmpeg that applies the gain (and, when the peaks need it, a true-peak limiter) and encodes the
+MP3 at the speech's own sample rate. The result is then checked in-process (decoded and
+measured block by block); only when it misses the loudness target or the peak ceiling is it
+encoded again with a corrected gain or a lower limit.
 
-Timings: the sidecar of every chunk records each part's exact sample length and the pauses are
-ours, so every sentence's start and end are known to the sample in the raw file; resampling and
-the gapless MP3 encode keep positions, so they hold in the MP3 to within a few milliseconds.
+Timings: every part's sample length is known and the pauses are ours, so every sentence's start
+and end are known to the sample; the encode keeps the rate and is gapless, so they hold in the
+MP3.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import numpy as np
 
 from narration import scratch
-from narration.audio import CHUNK_RATE, decode, find_ffmpeg, run_ffmpeg
+from narration.audio import (
+    CHUNK_RATE,
+    AudioToolError,
+    decode,
+    fade_edges,
+    find_ffmpeg,
+    read_wav,
+    run_ffmpeg,
+)
 from narration.errors import NarrationError
-from narration.loudness import Loudness, Normalization, measure, plan_normalization
+from narration.loudness import (
+    GainPlan,
+    Loudness,
+    apply_gain,
+    block_size,
+    dbfs,
+    limiter_envelope,
+    measure_blocks,
+    plan_gain,
+    true_peak,
+)
 from narration.plan import NarrationPlan
 from narration.ratelimit import RateLimiter
+from narration.records import (
+    ChunkLoudness,
+    ChunkSidecar,
+    FileRef,
+    Manifest,
+    ManifestChapter,
+    ManifestChunk,
+    ManifestLoudness,
+    ManifestSentence,
+    StaleRecord,
+    StitchSpec,
+    dump,
+    load,
+)
 from narration.settings import Settings
 from narration.store import AudioStore
 from narration.synthesis import stitch_keys
 from narration.tags import write_tags
-from narration.transcript import MANIFEST_FORMAT, render_vtt
+from narration.transcript import render_vtt
 
 RATE = CHUNK_RATE
-_RAW = ["-f", "s16le", "-ar", str(RATE), "-ac", "1"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +82,8 @@ class StitchResult:
     paths: dict[str, Path]
     """``mp3``, ``json`` and ``vtt`` in the store."""
     cached: bool = False
+    engines: tuple[str, ...] = ()
+    """Who really spoke (with engine ``auto``: gTTS, its offline fallback, or both)."""
 
 
 def audio_key_for(plan: NarrationPlan, used_keys: list[str]) -> str:
@@ -63,10 +97,15 @@ def audio_key_for(plan: NarrationPlan, used_keys: list[str]) -> str:
 
 def _result(store: AudioStore, key: str, cached: bool) -> StitchResult:
     paths = {ext: store.audio_path(key, ext) for ext in ("mp3", "json", "vtt")}
-    manifest = json.loads(paths["json"].read_text())
-    return StitchResult(
-        key, int(manifest["duration_ms"]), paths["mp3"].stat().st_size, paths, cached
-    )
+    try:
+        manifest = load(Manifest, paths["json"])
+        duration, engines = manifest.duration_ms, tuple(manifest.engines)
+    except StaleRecord:  # a manifest of an older format still says how long it is
+        import json
+
+        old = json.loads(paths["json"].read_text())
+        duration, engines = int(old["duration_ms"]), tuple(old.get("engines") or ())
+    return StitchResult(key, duration, paths["mp3"].stat().st_size, paths, cached, engines)
 
 
 def stitch_narration(
@@ -90,30 +129,37 @@ def stitch_narration(
     if store.has_audio(key):
         return _result(store, key, True)
     ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
-    spec = plan.stitch
     store.root.mkdir(parents=True, exist_ok=True)
     store.remove_stale_temporaries()
-    # The raw PCM and the MP3 before publication live in this process's scratch folder, not in
-    # the served store: a stitch killed mid-way leaves nothing there (see narration.scratch).
-    fd, raw_name = tempfile.mkstemp(dir=scratch.own_dir(settings), prefix="stitch-", suffix=".raw")
-    raw = Path(raw_name)
+    # One sidecar at a time: its measurements become compact arrays and its lists go, so
+    # memory stays flat however long the narration.
+    sidecars: list[ChunkSidecar] = []
+    blocks: list[list[tuple[np.ndarray, np.ndarray]]] = []
+    for k in keys:
+        try:
+            meta = store.chunk_meta(k)
+        except (OSError, StaleRecord) as exc:
+            raise NarrationError(f"cannot stitch: a chunk is gone or stale ({exc})") from exc
+        blocks.append(_blocks_of(meta))
+        sidecars.append(_without_blocks(meta))
+    timeline = Timeline.of(
+        plan,
+        sidecars,
+        _extra(ffmpeg, plan.stitch.intro_audio),
+        _extra(ffmpeg, plan.stitch.outro_audio),
+        blocks=blocks,
+    )
+    # The MP3 before publication and the check's windows live in this process's scratch
+    # folder, not in the served store: a stitch killed mid-way leaves nothing there.
+    workdir = scratch.own_dir(settings)
+    mp3_tmp, loudness, gain = _encode(ffmpeg, store, keys, sidecars, timeline, plan.stitch, workdir)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            timeline = _assemble(plan, store, keys, ffmpeg, fh, workdir=raw.parent)
-        measured = measure(ffmpeg, raw, _RAW, true_peak=False)
-        norm = plan_normalization(measured, spec["target_lufs"], spec["true_peak_dbtp"])
-        mp3_tmp, loudness, norm = _encode(ffmpeg, raw, measured, norm, spec)
-    finally:
-        raw.unlink(missing_ok=True)
-    try:
-        manifest = _manifest(plan, key, keys, store, timeline, loudness, norm)
-        chapters = manifest["chapters"]
+        manifest = _manifest(plan, key, keys, sidecars, timeline, loudness, gain)
+        chapters = [c.model_dump() for c in manifest.chapters]
         write_tags(mp3_tmp, plan.meta, chapters)
-        store.write_atomic(
-            store.audio_path(key, "json"),
-            json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
-        )
-        store.write_atomic(store.audio_path(key, "vtt"), render_vtt(manifest["sentences"]).encode())
+        store.write_atomic(store.audio_path(key, "json"), dump(manifest))
+        sentences = [s.model_dump() for s in manifest.sentences]
+        store.write_atomic(store.audio_path(key, "vtt"), render_vtt(sentences).encode())
         # Copied in atomically (the scratch space may be another file system); last, as the
         # MP3 is what makes the narration complete.
         store.write_atomic(store.audio_path(key, "mp3"), mp3_tmp.read_bytes())
@@ -122,276 +168,364 @@ def stitch_narration(
     return _result(store, key, False)
 
 
+@dataclass(frozen=True)
+class _Extra:
+    """Intro or outro audio from the settings, decoded and measured at stitch time."""
+
+    samples: np.ndarray
+    energy: np.ndarray
+    peak: np.ndarray
+    true_peak: float
+
+
+def _extra(ffmpeg: str, ref: FileRef | None) -> _Extra | None:
+    if ref is None:
+        return None
+    samples = fade_edges(decode(ffmpeg, Path(ref.path), RATE), RATE)
+    energy, peak = measure_blocks(samples, RATE)
+    return _Extra(samples, energy, peak, true_peak(samples.astype(np.float64) / 32768.0))
+
+
+@dataclass(frozen=True)
+class _Audio:
+    """One run of audio in the narration: part ``part`` of chunk ``chunk`` (-1: the intro or
+    outro)."""
+
+    chunk: int
+    part: int
+    samples: int
+    energy: np.ndarray
+    peak: np.ndarray
+
+
 @dataclass
-class _Timeline:
+class Timeline:
+    """Where everything goes, in samples at :data:`RATE`, known from the sidecars alone."""
+
     total: int
     blocks: dict[int, list[int]]
-    """block index -> [start, end] in samples."""
+    """block index -> [start, end]."""
     chunks: list[tuple[int, int]]
+    runs: list[_Audio | int]
+    """In order: audio, or a pause of that many samples."""
+    intro: _Extra | None
+    outro: _Extra | None
 
+    @classmethod
+    def of(
+        cls,
+        plan: NarrationPlan,
+        sidecars: list[ChunkSidecar],
+        intro: _Extra | None,
+        outro: _Extra | None,
+        *,
+        blocks: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
+    ) -> Timeline:
+        """``blocks``: each chunk's (energy, peak) arrays per part, when already taken out of
+        the sidecars (else read from them)."""
+        measured = blocks if blocks is not None else [_blocks_of(m) for m in sidecars]
+        pauses = {k: RATE * int(v) // 1000 for k, v in plan.stitch.pauses_ms.items()}
+        position = 0
+        runs: list[_Audio | int] = []
+        if intro is not None:
+            runs += [_Audio(-1, 0, intro.samples.size, intro.energy, intro.peak)]
+            runs += [pauses["section"]]
+            position += intro.samples.size + pauses["section"]
+        spans_by_block: dict[int, list[int]] = {}
+        spans: list[tuple[int, int]] = []
+        last_chunk = len(plan.chunks) - 1
+        for n, (chunk, meta) in enumerate(zip(plan.chunks, sidecars, strict=True)):
+            if len(meta.parts) != len(chunk.parts):
+                raise NarrationError(f"cannot stitch: chunk {n} does not match its plan")
+            start = position
+            for j, (part, length) in enumerate(zip(chunk.parts, meta.parts, strict=True)):
+                span = spans_by_block.setdefault(part.block, [position, position])
+                energy, peak = measured[n][j]
+                runs.append(_Audio(n, j, length, energy, peak))
+                position += length
+                span[1] = position
+                if n < last_chunk or j < len(chunk.parts) - 1:
+                    runs.append(pauses[part.pause])
+                    position += pauses[part.pause]
+            spans.append((start, position))
+        if outro is not None:
+            runs += [pauses["section"], _Audio(-1, 1, outro.samples.size, outro.energy, outro.peak)]
+            position += pauses["section"] + outro.samples.size
+        return cls(position, spans_by_block, spans, runs, intro, outro)
 
-DECODE_BATCH = 8
-"""Chunks decoded by one ffmpeg process: starting ffmpeg costs more CPU than decoding a short
-chunk, and memory stays bounded by a few batches rather than by the article."""
+    def measurements(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(energy, peak) per 10 ms block of every run in order, pauses as silent blocks."""
+        size = block_size(RATE)
+        out = []
+        for run in self.runs:
+            if isinstance(run, _Audio):
+                out.append((run.energy, run.peak))
+            else:
+                silent = np.zeros(round(run / size))
+                out.append((silent, silent))
+        return out
 
 
 def _fit(samples: np.ndarray, expected: int) -> np.ndarray:
-    # Gapless decoding gives back what was encoded, give or take a few samples of encoder
-    # padding the LAME header does not account for; cut or pad to the sidecar's length so
-    # part boundaries hold.
     if samples.size < expected:
         samples = np.concatenate([samples, np.zeros(expected - samples.size, np.int16)])
     return samples[:expected]
 
 
-def decode_chunks(
-    store: AudioStore, keys: list[str], ffmpeg: str, *, workdir: Path | None = None
-) -> list[np.ndarray]:
-    """Decode the chunks ``keys`` with one ffmpeg, as they come (not fitted to the sidecar).
-    Each chunk is its own input, demuxed alone so its gapless header applies exactly as when
-    decoded by itself, mapped to its own raw output (in ``workdir``, else the store's root)."""
-    args: list[str] = []
-    for key in keys:
-        # The fixed-point decoder, named as pydub named it, so output matches earlier stitches.
-        args += ["-f", "mp3", "-c:a", "mp3", "-i", str(store.chunk_path(key))]
-    with store.temp_dir(workdir or store.root, "stitch-decode") as tmp:
-        outputs = [Path(tmp) / f"{n}.raw" for n in range(len(keys))]
-        for n, out in enumerate(outputs):
-            args += ["-map", f"{n}:a", "-ac", "1", "-ar", str(RATE), "-f", "s16le"]
-            args += ["-c:a", "pcm_s16le", str(out)]
-        run_ffmpeg(ffmpeg, args)
-        return [np.fromfile(out, dtype="<i2") for out in outputs]
+def _pcm(
+    store: AudioStore,
+    keys: list[str],
+    sidecars: list[ChunkSidecar],
+    timeline: Timeline,
+    gain: GainPlan,
+) -> Iterator[bytes]:
+    """The narration's PCM (s16le at :data:`RATE`), gain and limiting applied, a part at a
+    time, pauses included: one chunk in memory at a time."""
+    measured = timeline.measurements()
+    peaks = np.concatenate([p for _, p in measured]) if measured else np.zeros(0)
+    linear = 10 ** (gain.gain_db / 20)
+    envelope = (
+        limiter_envelope(peaks, linear, 10 ** (gain.limit_dbfs / 20))
+        if gain.limited
+        else np.ones(peaks.size)
+    )
+    offset = 0
+    loaded: tuple[int, np.ndarray, list[int]] | None = None
+    for run, (_, peak) in zip(timeline.runs, measured, strict=True):
+        env = envelope[offset : offset + peak.size]
+        offset += peak.size
+        if not isinstance(run, _Audio):
+            yield bytes(2 * run)
+            continue
+        if run.chunk < 0:
+            extra = timeline.intro if run.part == 0 else timeline.outro
+            assert extra is not None
+            samples = extra.samples
+        else:
+            if loaded is None or loaded[0] != run.chunk:
+                pcm = read_wav(store.chunk_path(keys[run.chunk]))
+                if pcm.rate != RATE:
+                    raise NarrationError(f"cannot stitch: a chunk is at {pcm.rate} Hz, not {RATE}")
+                meta = sidecars[run.chunk]
+                starts = [sum(meta.parts[:j]) for j in range(len(meta.parts))]
+                loaded = (run.chunk, _fit(pcm.samples, meta.samples), starts)
+            start = loaded[2][run.part]
+            samples = loaded[1][start : start + run.samples]
+        yield apply_gain(samples, RATE, linear, env).astype("<i2", copy=False).tobytes()
 
 
-def _decode_batch(
-    store: AudioStore, keys: list[str], ffmpeg: str, workdir: Path | None = None
-) -> list[tuple[np.ndarray, list[int]]]:
-    metas = [store.chunk_meta(k) for k in keys]
-    decoded = decode_chunks(store, keys, ffmpeg, workdir=workdir)
+ENCODE_LOSS_LU = 0.3
+"""What the MP3 measured below its PCM on speech here (the encoder's low-pass takes some of the
+high frequencies that K-weighting counts most): the gain aims this much higher."""
+
+
+def _blocks_of(meta: ChunkSidecar) -> list[tuple[np.ndarray, np.ndarray]]:
     return [
-        (_fit(samples, int(meta["samples"])), [int(n) for n in meta["parts"]])
-        for samples, meta in zip(decoded, metas, strict=True)
+        (np.asarray(e, dtype=np.float32), np.asarray(p, dtype=np.float32))
+        for e, p in zip(meta.loudness.energy, meta.loudness.peak, strict=True)
     ]
 
 
-def _decoded(
-    store: AudioStore, keys: list[str], ffmpeg: str, workdir: Path | None = None
-) -> Iterator[tuple[np.ndarray, list[int]]]:
-    """Chunks decoded a batch at a time, two ffmpeg processes at once, yielded in order, with
-    at most three batches in memory."""
-    batches = [keys[i : i + DECODE_BATCH] for i in range(0, len(keys), DECODE_BATCH)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = [pool.submit(_decode_batch, store, b, ffmpeg, workdir) for b in batches[:2]]
-        next_batch = len(pending)
-        while pending:
-            results = pending.pop(0).result()
-            if next_batch < len(batches):
-                pending.append(
-                    pool.submit(_decode_batch, store, batches[next_batch], ffmpeg, workdir)
-                )
-                next_batch += 1
-            yield from results
+def _without_blocks(meta: ChunkSidecar) -> ChunkSidecar:
+    light = ChunkLoudness(energy=[], peak=[], true_peak=meta.loudness.true_peak)
+    return meta.model_copy(update={"loudness": light})
 
 
-def _assemble(
-    plan: NarrationPlan,
-    store: AudioStore,
-    keys: list[str],
-    ffmpeg: str,
-    out: BinaryIO,
-    workdir: Path | None = None,
-) -> _Timeline:
-    pauses = {k: RATE * int(v) // 1000 for k, v in plan.stitch["pauses_ms"].items()}
-    position = 0
-    blocks: dict[int, list[int]] = {}
-    chunk_spans: list[tuple[int, int]] = []
-
-    def write(samples: np.ndarray) -> None:
-        nonlocal position
-        out.write(samples.astype("<i2", copy=False).tobytes())
-        position += int(samples.size)
-
-    def silence(n: int) -> None:
-        if n > 0:
-            write(np.zeros(n, np.int16))
-
-    intro = plan.stitch.get("intro_audio")
-    if intro:
-        write(decode(ffmpeg, Path(intro["path"]), RATE))
-        silence(pauses["section"])
-    last_chunk = len(plan.chunks) - 1
-    for n, (chunk, (samples, lengths)) in enumerate(
-        zip(plan.chunks, _decoded(store, keys, ffmpeg, workdir), strict=True)
-    ):
-        start = position
-        offset = 0
-        for j, (part, length) in enumerate(zip(chunk.parts, lengths, strict=True)):
-            span = blocks.setdefault(part.block, [position, position])
-            write(samples[offset : offset + length])
-            offset += length
-            span[1] = position
-            if n < last_chunk or j < len(chunk.parts) - 1:
-                silence(pauses[part.pause])
-        chunk_spans.append((start, position))
-    outro = plan.stitch.get("outro_audio")
-    if outro:
-        silence(pauses["section"])
-        write(decode(ffmpeg, Path(outro["path"]), RATE))
-    return _Timeline(position, blocks, chunk_spans)
-
-
-DRY_RUN_TOLERANCE = 0.25
-FILE_TOLERANCE = 0.5
-"""LU off target accepted after a dry run and in the file (the product promises 1)."""
-ENCODE_LOSS_LU = 0.3
-"""What the file measured below its dry run on speech here (the encoder's low-pass takes some
-of the high frequencies that K-weighting counts most): the dry runs aim this much higher."""
+STITCH_MARGIN_DB = 2.0
+"""True-peak headroom the limiter keeps below the ceiling for the MP3 encoder, which pushed
+limited speech up to 1.3 dB over its input at 64 kbps here."""
+CHECKED_PLACES = 32
+"""Loudest places of the encoded file whose true peak is checked."""
 
 
 def _encode(
-    ffmpeg: str, raw: Path, measured: Loudness, norm: Normalization, spec: dict[str, Any]
-) -> tuple[Path, Loudness, Normalization]:
-    """Settle gain and limit on dry runs (filters and measurement at the working rate, no
-    encode), encode once, and check the file; encode again only if the file misses.
-
-    The limiter watches sample peaks and takes loudness away when it works hard, so a gain
-    computed from the unprocessed measurement undershoots; the dry runs correct it by the
-    measured miss divided by the observed slope (loudness gained per dB of gain). In the
-    encode the limiter runs at the output rate, where inter-sample peaks are smaller than at
-    the working rate; its margin below the ceiling covers the rest."""
-    ceiling = float(spec["true_peak_dbtp"])
-    target = float(spec["target_lufs"])
-    norm = _settle(ffmpeg, raw, measured, norm, target + ENCODE_LOSS_LU)
-    fd, name = tempfile.mkstemp(dir=raw.parent, prefix=".stitch-", suffix=".mp3")
+    ffmpeg: str,
+    store: AudioStore,
+    keys: list[str],
+    sidecars: list[ChunkSidecar],
+    timeline: Timeline,
+    spec: StitchSpec,
+    workdir: Path,
+) -> tuple[Path, Loudness, GainPlan]:
+    """Plan gain and limiting from the chunks' measurements, encode once, and check the true
+    peak of the file at its loudest places; encode again (rarely) with a lower limit only if
+    the encoder pushed a peak there over the ceiling."""
+    peak = max(
+        [m.loudness.true_peak for m in sidecars]
+        + [x.true_peak for x in (timeline.intro, timeline.outro) if x is not None]
+    )
+    measured = timeline.measurements()
+    margin = STITCH_MARGIN_DB
+    fd, name = tempfile.mkstemp(dir=workdir, prefix="stitch-", suffix=".mp3")
     os.close(fd)
     out = Path(name)
     try:
         for _ in range(3):
-            chain = f"aresample={spec['sample_rate']},{norm.filters()}"
-            args = [
-                *_RAW,
-                "-i",
-                str(raw),
-                "-af",
-                chain,
-                "-ar",
-                str(spec["sample_rate"]),
-                "-ac",
-                "1",
-            ]
-            args += ["-c:a", "libmp3lame", "-b:a", f"{spec['bitrate_kbps']}k"]
-            args += ["-id3v2_version", "0", "-y", "-f", "mp3", str(out)]
-            run_ffmpeg(ffmpeg, args)
-            result = measure(ffmpeg, out)
-            if result.true_peak_dbtp > ceiling:
-                excess = result.true_peak_dbtp - ceiling + 0.2
-                norm = Normalization(norm.gain_db, norm.limit_dbfs - excess)
-            elif norm.gain_db and abs(result.integrated_lufs - target) > FILE_TOLERANCE:
-                norm = Normalization(
-                    norm.gain_db + target - result.integrated_lufs, norm.limit_dbfs
-                )
-            else:
+            gain = plan_gain(
+                measured,
+                spec.target_lufs,
+                spec.true_peak_dbtp,
+                true_peak_dbfs=dbfs(peak),
+                margin_db=margin,
+                offset_lu=ENCODE_LOSS_LU,
+            )
+            _encode_once(ffmpeg, _pcm(store, keys, sidecars, timeline, gain), spec, out)
+            checked = _loudest_true_peak(ffmpeg, out, timeline, measured, gain)
+            if checked <= spec.true_peak_dbtp:
                 break
+            margin += checked - spec.true_peak_dbtp + 0.2
     except BaseException:
         out.unlink(missing_ok=True)
         raise
-    return out, result, norm
+    return out, Loudness(gain.predicted_lufs - ENCODE_LOSS_LU, checked), gain
 
 
-def _settle(
-    ffmpeg: str, raw: Path, measured: Loudness, norm: Normalization, target: float
-) -> Normalization:
-    """Dry runs at the working rate, measuring loudness only: the limiter's effect on loudness
-    hardly depends on the rate, and the true peak is checked on the encoded file."""
-    last = (0.0, measured.integrated_lufs)
-    for n in range(5):
-        trial = measure(ffmpeg, raw, _RAW, norm.filters(), true_peak=False)
-        miss = target - trial.integrated_lufs
-        if not norm.gain_db or abs(miss) <= DRY_RUN_TOLERANCE:
+def _encode_once(ffmpeg: str, pcm: Iterator[bytes], spec: StitchSpec, out: Path) -> None:
+    """Encode ``pcm`` to ``out`` with one ffmpeg, fed through a pipe as it is made."""
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error"]
+    args += ["-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0"]
+    args += ["-ar", str(spec.sample_rate), "-ac", "1"]
+    args += ["-c:a", "libmp3lame", "-b:a", f"{spec.bitrate_kbps}k"]
+    args += ["-compression_level", str(spec.encoder_quality)]
+    # ffmpeg writes the LAME header (gapless: encoder delay and padding) by seeking back, so the
+    # output is a file, never a pipe.
+    args += ["-id3v2_version", "0", "-y", "-f", "mp3", str(out)]
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=errors)
+        assert proc.stdin is not None
+        try:
+            for data in pcm:
+                proc.stdin.write(data)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg stopped reading: its exit status and message say why
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.wait() != 0:
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").strip().splitlines()
+            raise AudioToolError(f"ffmpeg failed: {lines[-1] if lines else proc.returncode}")
+
+
+def _loudest_true_peak(
+    ffmpeg: str,
+    path: Path,
+    timeline: Timeline,
+    measured: list[tuple[np.ndarray, np.ndarray]],
+    gain: GainPlan,
+) -> float:
+    """True peak (dBTP) of the encoded file at the places where its input peaked highest,
+    decoded by one ffmpeg that seeks to each (decoding every frame of a long file would cost a
+    tenth of the encode): the encoder's overshoot follows its input's peaks."""
+    peaks = np.concatenate([p for _, p in measured]) if measured else np.zeros(0)
+    if not peaks.size or not peaks.max():
+        return -math.inf
+    linear = 10 ** (gain.gain_db / 20)
+    out = peaks * linear
+    if gain.limited:
+        out = out * limiter_envelope(peaks, linear, 10 ** (gain.limit_dbfs / 20))
+    size = block_size(RATE)
+    positions = []
+    at = 0
+    for run, (_, p) in zip(timeline.runs, measured, strict=True):
+        positions.append(at + np.arange(p.size) * size)
+        at += run.samples if isinstance(run, _Audio) else run
+    starts = np.concatenate(positions)
+    # The loudest blocks, one per 200 ms at most: neighbours share a window.
+    places: list[float] = []
+    for block in np.argsort(out)[::-1]:
+        t = max(0.0, (int(starts[block]) - 2 * size) / RATE)
+        if all(abs(t - p) > 0.2 for p in places):
+            places.append(t)
+        if len(places) == CHECKED_PLACES:
             break
-        if n == 0:
-            # Without limiting, loudness follows gain 1:1; what the limiter took on the first
-            # step says how steeply it will keep taking.
-            lost = measured.integrated_lufs + norm.gain_db - trial.integrated_lufs
-            slope = 1.0 if lost < 0.3 else 0.6
-        else:
-            slope = (trial.integrated_lufs - last[1]) / (norm.gain_db - last[0] or 1.0)
-        last = (norm.gain_db, trial.integrated_lufs)
-        norm = Normalization(norm.gain_db + miss / min(1.0, max(0.3, slope)), norm.limit_dbfs)
-    return norm
+    args: list[str] = []
+    for t in places:
+        args += ["-ss", f"{t:.3f}", "-t", "0.06", "-f", "mp3", "-i", str(path)]
+    found = 0.0
+    with tempfile.TemporaryDirectory(prefix="stitch-check-", dir=path.parent) as tmp:
+        outputs = [Path(tmp) / f"{n}.raw" for n in range(len(places))]
+        for n, target in enumerate(outputs):
+            args += ["-map", f"{n}:a", "-ac", "1", "-f", "f32le", "-c:a", "pcm_f32le", str(target)]
+        run_ffmpeg(ffmpeg, args)
+        for target in outputs:
+            window = np.fromfile(target, dtype="<f4").astype(np.float64)
+            if window.size:
+                found = max(found, true_peak(window))
+    return dbfs(found)
 
 
 def _manifest(
     plan: NarrationPlan,
     key: str,
     used: list[str],
-    store: AudioStore,
-    timeline: _Timeline,
+    metas: list[ChunkSidecar],
+    timeline: Timeline,
     loudness: Loudness,
-    norm: Normalization,
-) -> dict[str, Any]:
+    gain: GainPlan,
+) -> Manifest:
     def ms(samples: int) -> int:
         return round(samples * 1000 / RATE)
 
-    metas = [store.chunk_meta(k) for k in used]
-    engines = [str(m.get("engine")) for m in metas]
-    sentences: list[dict[str, Any]] = []
+    sentences: list[ManifestSentence] = []
     for index, block in enumerate(plan.blocks):
         span = timeline.blocks.get(index)
         if span is None:
             continue
         sentences.append(
-            {
-                "index": index,
-                "kind": block.kind,
-                "section": block.section,
-                "text": block.text,
-                "start_ms": ms(span[0]),
-                "end_ms": ms(span[1]),
-            }
+            ManifestSentence(
+                index=index,
+                kind=block.kind,
+                section=block.section,
+                text=block.text,
+                start_ms=ms(span[0]),
+                end_ms=ms(span[1]),
+            )
         )
     duration = ms(timeline.total)
-    chapters: list[dict[str, Any]] = []
+    starts: list[int] = []
     for n, chapter in enumerate(plan.chapters):
-        starts = [s["start_ms"] for s in sentences if s["section"] == chapter["section"]]
-        start = min(starts) if starts else 0
-        if n == 0:
-            start = 0
-        chapters.append({"title": chapter["title"], "start_ms": start})
-    for n, chapter in enumerate(chapters):
-        chapter["end_ms"] = chapters[n + 1]["start_ms"] if n + 1 < len(chapters) else duration
-    return {
-        "format": MANIFEST_FORMAT,
-        "audio_key": key,
-        "narration_key": plan.narration_key,
-        "duration_ms": duration,
-        "engine": plan.engine,
-        "engines": sorted(set(engines)),
-        "voice": plan.voice,
-        "lang": plan.lang,
-        "title": plan.meta.get("title"),
-        "sample_rate": plan.stitch["sample_rate"],
-        "bitrate_kbps": plan.stitch["bitrate_kbps"],
-        "loudness": {
-            "integrated_lufs": loudness.integrated_lufs,
-            "true_peak_dbtp": loudness.true_peak_dbtp,
-            "gain_db": round(norm.gain_db, 2),
-        },
-        "chunks": [
-            {
-                "index": c.index,
-                "key": k,
-                "primary_key": c.key,
-                "engine": e,
-                "engine_version": m.get("engine_version"),
-                "voice": m.get("voice"),
-                "start_ms": ms(span[0]),
-                "end_ms": ms(span[1]),
-            }
-            for c, k, e, m, span in zip(
-                plan.chunks, used, engines, metas, timeline.chunks, strict=True
+        found = [s.start_ms for s in sentences if s.section == chapter["section"]]
+        starts.append(0 if n == 0 or not found else min(found))
+    chapters = [
+        ManifestChapter(
+            title=chapter["title"],
+            start_ms=start,
+            end_ms=starts[n + 1] if n + 1 < len(starts) else duration,
+        )
+        for n, (chapter, start) in enumerate(zip(plan.chapters, starts, strict=True))
+    ]
+    return Manifest(
+        audio_key=key,
+        narration_key=plan.narration_key,
+        duration_ms=duration,
+        engine=plan.engine,
+        engines=sorted({m.engine for m in metas}),
+        voice=plan.voice,
+        lang=plan.lang,
+        title=plan.meta.get("title"),
+        sample_rate=plan.stitch.sample_rate,
+        bitrate_kbps=plan.stitch.bitrate_kbps,
+        loudness=ManifestLoudness(
+            integrated_lufs=loudness.integrated_lufs,
+            true_peak_dbtp=loudness.true_peak_dbtp,
+            gain_db=round(gain.gain_db, 2),
+        ),
+        chunks=[
+            ManifestChunk(
+                index=c.index,
+                key=k,
+                primary_key=c.key,
+                engine=m.engine,
+                engine_version=m.engine_version,
+                voice=m.voice,
+                start_ms=ms(span[0]),
+                end_ms=ms(span[1]),
             )
+            for c, k, m, span in zip(plan.chunks, used, metas, timeline.chunks, strict=True)
         ],
-        "chapters": chapters,
-        "sentences": sentences,
-    }
+        chapters=chapters,
+        sentences=sentences,
+    )

@@ -3,24 +3,28 @@
 Layout::
 
     <root>/<key>.mp3 .json .vtt    finished narrations (immutable, served as they are)
-    <root>/chunks/<key>.mp3         one synthesized chunk (24 kHz mono MP3, gapless)
-    <root>/chunks/<key>.json        its sidecar: engine, sample rate, sample length of each part
+    <root>/chunks/<key>.wav         one synthesized chunk (24 kHz mono 16-bit PCM WAV)
+    <root>/chunks/<key>.json        its sidecar (:class:`~narration.records.ChunkSidecar`): engine,
+                                    sample length of each part, loudness
     <root>/plans/<key>.json         narration plans, for workers that get only a key
 
 Every write is atomic (a temporary file in the same directory, then ``os.replace``), so a
-reader sees a whole file or none. A chunk counts as stored once its MP3 exists; the sidecar is
-written first, so an MP3 always has one.
+reader sees a whole file or none. A chunk counts as stored once its audio exists beside a
+sidecar of the current version; the sidecar is written first, so audio always has one. Chunks of
+an older format (MP3, or an older sidecar) count as not stored and are synthesized again.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from narration.audio import CHUNK_SUFFIX
+from narration.records import ChunkSidecar, StaleRecord, dump, load
 
 if TYPE_CHECKING:
     from narration.plan import NarrationPlan
@@ -59,23 +63,30 @@ class AudioStore:
 
     # --- chunks -------------------------------------------------------------------------------
     def chunk_path(self, key: str) -> Path:
-        return self.chunks_dir / f"{_checked(key)}.mp3"
+        """The chunk's audio: a WAV file any player or ffmpeg reads as it is."""
+        return self.chunks_dir / f"{_checked(key)}.{CHUNK_SUFFIX}"
 
     def chunk_meta_path(self, key: str) -> Path:
         return self.chunks_dir / f"{_checked(key)}.json"
 
     def has_chunk(self, key: str) -> bool:
-        return self.chunk_path(key).is_file() and self.chunk_meta_path(key).is_file()
+        if not self.chunk_path(key).is_file():
+            return False
+        try:
+            self.chunk_meta(key)
+        except (OSError, StaleRecord):
+            return False
+        return True
 
-    def save_chunk(self, key: str, mp3: bytes, meta: dict[str, Any]) -> None:
-        if not mp3:
+    def save_chunk(self, key: str, audio: bytes, meta: ChunkSidecar) -> None:
+        if not audio:
             raise ValueError("refusing to store an empty chunk")
-        self.write_atomic(self.chunk_meta_path(key), json.dumps(meta, indent=1).encode())
-        self.write_atomic(self.chunk_path(key), mp3)
+        self.write_atomic(self.chunk_meta_path(key), dump(meta))
+        self.write_atomic(self.chunk_path(key), audio)
 
-    def chunk_meta(self, key: str) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.chunk_meta_path(key).read_text())
-        return data
+    def chunk_meta(self, key: str) -> ChunkSidecar:
+        """The chunk's sidecar; StaleRecord when it is of an older format."""
+        return load(ChunkSidecar, self.chunk_meta_path(key))
 
     def stored_key(self, plan: NarrationPlan, index: int) -> str | None:
         """The key under which chunk ``index`` is stored: the primary engine's if present,
@@ -96,13 +107,14 @@ class AudioStore:
         return self.plans_dir / f"{_checked(narration_key)}.json"
 
     def save_plan(self, plan: NarrationPlan) -> None:
-        data = json.dumps(plan.to_json(), ensure_ascii=False, indent=1).encode()
+        data = plan.model_dump_json(indent=1).encode()
         self.write_atomic(self.plan_path(plan.narration_key), data)
 
     def load_plan(self, narration_key: str) -> NarrationPlan:
+        """The saved plan; StaleRecord when it is of an older format (plan it again)."""
         from narration.plan import NarrationPlan
 
-        return NarrationPlan.from_json(json.loads(self.plan_path(narration_key).read_text()))
+        return load(NarrationPlan, self.plan_path(narration_key))
 
     # --- finished audio -----------------------------------------------------------------------
     def audio_path(self, key: str, ext: str) -> Path:

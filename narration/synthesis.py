@@ -1,32 +1,30 @@
 """Synthesizing one chunk into the store: idempotent, retried, never half-written.
 
-Each part of the chunk is spoken on its own (see :mod:`narration.chunks`), its leading and
-trailing silence trimmed, and the parts joined and encoded to one gapless MP3 at
-:data:`~narration.audio.CHUNK_RATE`; the sidecar records each part's exact sample length, from
-which the stitcher places every sentence to the sample.
+Each part of the chunk is spoken on its own (see :mod:`narration.chunks`) -- a remote engine's
+parts all at once -- its leading and trailing silence trimmed and its edges faded, and the parts
+joined and stored as PCM (WAV) at :data:`~narration.audio.CHUNK_RATE`. The sidecar records each
+part's exact sample length, from which the stitcher places every sentence to the sample, and the
+chunk's loudness measurement, so the stitch neither decodes nor measures: it encodes once.
 """
 
 from __future__ import annotations
 
+import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
-from narration.audio import (
-    CHUNK_BITRATE_KBPS,
-    CHUNK_RATE,
-    Pcm,
-    encode_mp3,
-    find_ffmpeg,
-    trim_silence,
-)
+from narration.audio import CHUNK_RATE, fade_edges, trim_silence, wav_bytes
 from narration.chunks import Chunk, Voice
 from narration.engines import AutoEngine, get_engine
 from narration.engines.base import Engine
 from narration.errors import EngineError, EngineUnreachable, TransientEngineError
+from narration.loudness import integrated_lufs, measure_blocks
 from narration.plan import NarrationPlan
 from narration.ratelimit import RateLimiter
+from narration.records import ChunkLoudness, ChunkSidecar
 from narration.retry import call_with_retries
 from narration.settings import Settings
 from narration.store import AudioStore
@@ -56,7 +54,7 @@ def synthesize_chunk(
     under the chunk's ``fallback_key``."""
     stored = store.stored_key(plan, index)
     if stored is not None:
-        return ChunkResult(stored, str(store.chunk_meta(stored).get("engine", "")), True)
+        return ChunkResult(stored, store.chunk_meta(stored).engine, True)
     chunk = plan.chunks[index]
     speaker = get_engine(plan.engine, settings)
     if isinstance(speaker, AutoEngine) and plan.fallback and chunk.fallback_key:
@@ -97,35 +95,61 @@ def _speak_and_store(
         # With a fallback waiting, an unreachable host is handed to it rather than retried.
         return not (fall_back_on_unreachable and isinstance(exc, EngineUnreachable))
 
-    def speak(text: str) -> Pcm:
-        return engine.synthesize(
-            text, voice=voice.voice, lang=voice.lang, speed=voice.speed, limiter=limiter
-        )
-
-    pieces: list[np.ndarray] = []
-    for part in chunk.parts:
+    def speak(text: str) -> np.ndarray:
         pcm = call_with_retries(
-            partial(speak, part.spoken), retries=settings.tts_retries, retry_if=retryable
+            partial(
+                engine.synthesize,
+                text,
+                voice=voice.voice,
+                lang=voice.lang,
+                speed=voice.speed,
+                limiter=limiter,
+            ),
+            retries=settings.tts_retries,
+            retry_if=retryable,
         )
-        pieces.append(trim_silence(pcm.samples, pcm.rate))
+        return fade_edges(trim_silence(pcm.samples, pcm.rate), pcm.rate)
+
+    texts = [part.spoken for part in chunk.parts]
+    if engine.remote and len(texts) > 1:
+        # Every part's requests go out together; the shared limiter decides how many fly.
+        with ThreadPoolExecutor(max_workers=len(texts), thread_name_prefix="part") as pool:
+            pieces = list(pool.map(speak, texts))
+    else:
+        pieces = [speak(text) for text in texts]
     lengths = [int(p.size) for p in pieces]
     samples = np.concatenate(pieces) if sum(lengths) else np.zeros(CHUNK_RATE // 100, np.int16)
-    ffmpeg = find_ffmpeg(settings.ffmpeg_binary)
-    mp3 = encode_mp3(ffmpeg, Pcm(samples, CHUNK_RATE), CHUNK_BITRATE_KBPS, workdir=store.chunks_dir)
-    meta = {
-        "key": key,
-        "engine": voice.engine,
-        "engine_version": voice.engine_version,
-        "voice": voice.voice,
-        "lang": voice.lang,
-        "speed": voice.speed,
-        "sample_rate": CHUNK_RATE,
-        "samples": int(samples.size),
-        "parts": lengths,
-        "spoken": [p.spoken for p in chunk.parts],
-    }
-    store.save_chunk(key, mp3, meta)
+    measured = [measure_blocks(p, CHUNK_RATE) for p in pieces]
+    meta = ChunkSidecar(
+        key=key,
+        engine=voice.engine,
+        engine_version=voice.engine_version,
+        voice=voice.voice,
+        lang=voice.lang,
+        speed=voice.speed,
+        sample_rate=CHUNK_RATE,
+        samples=int(samples.size),
+        parts=lengths,
+        spoken=texts,
+        loudness=ChunkLoudness(
+            energy=[_rounded(e) for e, _ in measured],
+            peak=[_rounded(p) for _, p in measured],
+            true_peak=max([float(p.max()) for _, p in measured if p.size] + [0.0]),
+            integrated_lufs=_finite(integrated_lufs(np.concatenate([e for e, _ in measured]))),
+        ),
+    )
+    store.save_chunk(key, wav_bytes(samples, CHUNK_RATE), meta)
     return ChunkResult(key, voice.engine, False)
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    # Four significant digits: a thousandth of a dB is far below what anyone hears, and the
+    # sidecar stays a few kilobytes per second of speech.
+    return [float(f"{v:.4g}") for v in values.tolist()]
 
 
 def _is_disclosure(plan: NarrationPlan, index: int) -> bool:

@@ -15,7 +15,6 @@ message sent before attempts were carried) is never stale.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -91,11 +90,11 @@ def _priority_of(task: Task) -> int:
     return int(value) if isinstance(value, int) else PRIORITY["normal"]
 
 
-@lru_cache(maxsize=4)
-def _rate_limiter(url: str, rate: float) -> Any:
-    from narration.ratelimit import RedisRateLimiter
+def _rate_limiter(settings: Settings) -> Any:
+    """The limit on engine requests in flight shared by every worker (one per process)."""
+    from narration.ratelimit import shared_limiter
 
-    return RedisRateLimiter(client_for(url), rate)
+    return shared_limiter(settings)
 
 
 def rate_limited_wait(
@@ -138,8 +137,7 @@ class NarrationTask(Task):
         return _redis_client(redis_url(self.settings))
 
     def rate_limiter(self) -> Any:
-        settings = self.settings
-        return _rate_limiter(redis_url(settings), settings.tts_rate_limit)
+        return _rate_limiter(self.settings)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         fields: dict[str, Any] = {"task_id": self.request.id, "task": self.name}
@@ -279,13 +277,12 @@ def stitch(
         result.bytes,
         time.monotonic() - started,
     )
-    manifest = json.loads(result.paths["json"].read_text())
     return {
         "audio_key": result.audio_key,
         "duration_ms": int(result.duration_ms),
         "bytes": int(result.bytes),
         # Who really spoke: with engine "auto", gTTS or its offline fallback, or both.
-        "engine": "+".join(manifest.get("engines") or []) or None,
+        "engine": "+".join(result.engines) or None,
     }
 
 

@@ -63,7 +63,7 @@ class Engine(Protocol):
         speed: float,
         limiter: RateLimiter | None = None,
     ) -> Pcm:
-        """Speak ``text``; call ``limiter.acquire()`` before every remote request."""
+        """Speak ``text``; hold a ``limiter.slot()`` around every remote request."""
         ...
 
 

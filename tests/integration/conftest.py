@@ -71,7 +71,7 @@ def service_settings(
         audio_cache_dir=tmp_path / "audio",
         engine="gtts",
         gtts_endpoint=gtts_server.url,
-        tts_rate_limit=1000.0,
+        tts_concurrency_max=1000,
         outro_text=None,
         api_keys=["test-key"],
         webhook_secret="whsec-test",

@@ -130,15 +130,15 @@ def test_draws_progress_on_a_terminal(seed_article: Path, tmp_path: Path) -> Non
         ({}, "/proc/x.mp3", "/proc/x.mp3: No such file or directory"),
         ({"NARRATOR_SPEED": "0"}, "x.mp3", "speed must be between 0.25 and 4.0, not 0.0"),
         (
-            {"NARRATOR_TTS_RATE_LIMIT": "0", "NARRATOR_ENGINE": "gtts"},
+            {"NARRATOR_TTS_CONCURRENCY_MAX": "0", "NARRATOR_ENGINE": "gtts"},
             "x.mp3",
-            "bad setting: NARRATOR_TTS_RATE_LIMIT: Input should be greater than 0",
+            "bad setting: NARRATOR_TTS_CONCURRENCY_MAX: Input should be greater than or equal to 1",
         ),
         # Refused whatever the engine: the same settings also start the workers that need it.
         (
-            {"NARRATOR_TTS_RATE_LIMIT": "-1"},
+            {"NARRATOR_TTS_CONCURRENCY_MIN": "-1"},
             "x.mp3",
-            "bad setting: NARRATOR_TTS_RATE_LIMIT: Input should be greater than 0",
+            "bad setting: NARRATOR_TTS_CONCURRENCY_MIN: Input should be greater than or equal to 1",
         ),
     ],
 )

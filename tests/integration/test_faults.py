@@ -179,7 +179,7 @@ def test_worker_killed_mid_stitch_recovers_and_leaves_no_scratch(
             put_and_post(base, "killed-stitch", story("Bridge reopens for the stitch"))
 
             def stitching() -> bool:
-                return any(scratch_root.glob("*/stitch-*.raw"))
+                return any(scratch_root.glob("*/stitch-*"))
 
             await_condition(stitching, timeout=120, what="the stitch to be under way")
             first.kill()
@@ -197,7 +197,7 @@ def test_worker_killed_mid_stitch_recovers_and_leaves_no_scratch(
             print(f"killed mid-stitch: ready {time.monotonic() - started:.1f} s after a new worker")
             # The dead worker's scratch folder went with it; the new worker's own stays empty.
             await_condition(
-                lambda: not any(scratch_root.glob("*/stitch-*.raw")),
+                lambda: not any(scratch_root.glob("*/stitch-*")),
                 timeout=30,
                 what="the dead worker's scratch to be removed",
             )

@@ -237,7 +237,7 @@ def test_a_narration_cut_short_by_a_restart_finishes_after_it(
 
 def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NARRATOR_")}
-    env["NARRATOR_TTS_RATE_LIMIT"] = "0"
+    env["NARRATOR_TTS_CONCURRENCY_MAX"] = "0"
     narrator = Path(sys.executable).with_name("narrator")
     proc = subprocess.run(
         [str(narrator), "serve", "--port", "0"],
@@ -249,5 +249,6 @@ def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "narrator: bad setting: NARRATOR_TTS_RATE_LIMIT: Input should be greater than 0"
+        "narrator: bad setting: NARRATOR_TTS_CONCURRENCY_MAX: "
+        "Input should be greater than or equal to 1"
     )

@@ -26,8 +26,9 @@ def test_stores_a_chunk_once(gtts_settings: Settings, gtts_server: GttsStandIn) 
     first = synthesize_chunk(plan, 2, store, gtts_settings)
     assert (first.key, first.engine, first.cached) == (plan.chunks[2].key, "gtts", False)
     meta = store.chunk_meta(first.key)
-    assert len(meta["parts"]) == len(plan.chunks[2].parts)
-    assert sum(meta["parts"]) == meta["samples"] > 0
+    assert len(meta.parts) == len(plan.chunks[2].parts) == len(meta.loudness.energy)
+    assert sum(meta.parts) == meta.samples > 0
+    assert meta.loudness.integrated_lufs is not None and -40 < meta.loudness.integrated_lufs < 0
     assert store.chunk_path(first.key).stat().st_size > 0
     requests = gtts_server.requests
     again = synthesize_chunk(plan, 2, store, gtts_settings)

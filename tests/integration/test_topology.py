@@ -93,7 +93,7 @@ def topology(
         audio_cache_dir=audio,
         engine="gtts",
         gtts_endpoint=gtts_server.url,
-        tts_rate_limit=1000.0,
+        tts_concurrency_max=1000,
         outro_text=None,
         api_keys=[KEY],
         webhook_secret=SECRET,

@@ -49,9 +49,9 @@ def test_queue_keys_are_highest_priority_first() -> None:
     assert queue_keys() == ["narration", "narration:3", "narration:6", "narration:9"]
 
 
-def test_a_worker_refuses_a_rate_limit_of_zero_at_start_up() -> None:
+def test_a_worker_refuses_a_request_limit_of_zero_at_start_up() -> None:
     """Not a bare ValueError deep in the first task: the worker does not start, and says why."""
-    env = {"NARRATOR_TTS_RATE_LIMIT": "0", "PATH": "/usr/bin:/bin"}
+    env = {"NARRATOR_TTS_CONCURRENCY_MAX": "0", "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
         [sys.executable, "-c", "import workers.main"],
         env=env,
@@ -60,7 +60,7 @@ def test_a_worker_refuses_a_rate_limit_of_zero_at_start_up() -> None:
         timeout=120,
     )
     assert proc.returncode != 0
-    assert "tts_rate_limit" in proc.stderr and "greater than 0" in proc.stderr
+    assert "tts_concurrency_max" in proc.stderr and "greater than or equal to 1" in proc.stderr
 
 
 def test_a_rate_limited_chunk_waits_minutes_doubling_then_gives_up(settings: Settings) -> None:

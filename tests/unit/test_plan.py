@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from narration.disclosure import disclosure_line
 from narration.engines import get_engine
 from narration.errors import NarrationError, PermanentEngineError
 from narration.plan import NarrationPlan, plan_narration
+from narration.records import StaleRecord
 from narration.settings import Settings
 from narration.store import AudioStore
 from tests.fakes.scripts import make_script, small_script
@@ -21,6 +23,31 @@ def test_plan_round_trips_through_json_and_the_store(settings: Settings) -> None
     store.save_plan(plan)
     assert store.load_plan(plan.narration_key) == plan
     assert store.missing_chunks(plan) == list(range(len(plan.chunks)))
+
+
+def test_a_plan_of_an_older_format_is_planned_again(settings: Settings) -> None:
+    """Read back, a plan saved before versions (or of another version) is a miss, never half
+    understood."""
+    plan = plan_narration(small_script(), settings)
+    store = AudioStore(settings.audio_cache_dir)
+    store.save_plan(plan)
+    old = plan.to_json()
+    old.pop("version")
+    old["format"] = 1
+    store.plan_path(plan.narration_key).write_text(json.dumps(old))
+    with pytest.raises(StaleRecord):
+        store.load_plan(plan.narration_key)
+
+
+def test_the_title_and_the_first_sentence_are_chunks_of_their_own(settings: Settings) -> None:
+    """So the first audio is ready after one short request, whatever the first paragraph."""
+    script = make_script([(None, [["First point made.", "Second point.", "Third point."]])])
+    plan = plan_narration(script, settings)
+    title, byline, first = plan.chunks[0], plan.chunks[1], plan.chunks[2]
+    assert [plan.blocks[p.block].kind for p in title.parts] == ["title"]
+    assert [plan.blocks[p.block].kind for p in byline.parts] == ["byline"]
+    assert [p.spoken for p in first.parts] == ["First point made."]
+    assert [p.spoken for p in plan.chunks[3].parts] == ["Second point.", "Third point."]
 
 
 def test_plan_speaks_title_byline_body_and_disclosure(settings: Settings) -> None:

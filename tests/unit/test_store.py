@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from narration.audio import wav_bytes
+from narration.records import ChunkLoudness, ChunkSidecar, StaleRecord
 from narration.store import AudioStore, write_atomic
 
 
@@ -15,17 +18,46 @@ def test_write_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
     assert [p.name for p in target.parent.iterdir()] == ["b.json"]
 
 
+def _sidecar(key: str, **changes: object) -> ChunkSidecar:
+    fields: dict[str, object] = {
+        "key": key,
+        "engine": "espeak",
+        "engine_version": "1",
+        "voice": "en",
+        "lang": "en",
+        "speed": 1.0,
+        "sample_rate": 24_000,
+        "samples": 1,
+        "parts": [1],
+        "spoken": ["A."],
+        "loudness": ChunkLoudness(energy=[[0.01]], peak=[[0.5]], true_peak=0.5),
+    }
+    return ChunkSidecar.model_validate({**fields, **changes})
+
+
 def test_chunk_needs_audio_and_sidecar(tmp_path: Path) -> None:
     store = AudioStore(tmp_path)
     key = "ab" * 16
     assert not store.has_chunk(key)
-    store.save_chunk(key, b"ID3mp3", {"samples": 1, "parts": [1]})
+    store.save_chunk(key, wav_bytes(np.ones(1, np.int16), 24_000), _sidecar(key))
     assert store.has_chunk(key)
-    assert store.chunk_path(key) == tmp_path / "chunks" / f"{key}.mp3"
-    assert store.chunk_meta(key)["parts"] == [1]
+    assert store.chunk_path(key) == tmp_path / "chunks" / f"{key}.wav"
+    assert store.chunk_meta(key).parts == [1]
     with pytest.raises(ValueError):
-        store.save_chunk("cd" * 16, b"", {})
+        store.save_chunk("cd" * 16, b"", _sidecar("cd" * 16))
     assert not store.has_chunk("cd" * 16)
+
+
+def test_a_chunk_of_an_older_format_is_not_stored(tmp_path: Path) -> None:
+    """A sidecar from before the loudness measurement (or of another version) is a cache miss:
+    the chunk is synthesized again rather than stitched half-described."""
+    store = AudioStore(tmp_path)
+    key = "ef" * 16
+    store.save_chunk(key, wav_bytes(np.ones(1, np.int16), 24_000), _sidecar(key))
+    store.chunk_meta_path(key).write_text('{"key": "x", "samples": 1, "parts": [1]}')
+    assert not store.has_chunk(key)
+    with pytest.raises(StaleRecord):
+        store.chunk_meta(key)
 
 
 @pytest.mark.parametrize("key", ["../etc/passwd", "ABC", "", "a" * 65])
