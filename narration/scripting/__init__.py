@@ -5,8 +5,10 @@
 
 What a listener hears, where a choice had to be made:
 
-- a social-media embed (a tweet, an Instagram post) is not read: its handle, link and date read
-  as noise, and a story that rests on a post quotes or reports it in its own words;
+- a social-media post the story embeds is read as "Posted by NAME: TEXT", without its handle,
+  links and date line (an embed with no author or text is not read);
+- plain text copied from a browser is read where the line model (``line_model``) places the
+  story: menus, footers and related lists around it are dropped as page furniture;
 - a table is read row by row ("2023-24 15 2 9"); a correction or editor's note is read;
 - a standfirst that main-text extraction keeps is read after the headline;
 - live-blog times, datelines, captions, credits and every other block in ``cleanup`` are not.

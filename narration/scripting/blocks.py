@@ -21,6 +21,8 @@ class TextBlock:
     """Where it came from: ``p``, ``li``, ``quote``, ``cell``, ``line`` (plain text) ..."""
     link_density: float = 0.0
     """Share of the text that is link text (pages only): lists of links are navigation."""
+    story: bool = True
+    """False when the line model places a line of a browser copy outside the story."""
 
 
 def normalize_space(text: str) -> str:

@@ -7,7 +7,7 @@ import re
 from narration.article import Article
 from narration.errors import UnreadableArticle
 from narration.script import Paragraph, Script, Section, Sentence, Skipped
-from narration.scripting import cleanup, extract
+from narration.scripting import cleanup, extract, line_model
 from narration.scripting.blocks import TextBlock, normalize_space, text_blocks
 from narration.scripting.language import choose_lang
 from narration.scripting.lexicon import Lexicon, load_lexicon
@@ -22,15 +22,8 @@ _TRAILING_TITLE = re.compile(r"\s*(?:기자|특파원|선임기자|논설위원|
 def build_script(article: Article, *, source: str, settings: Settings | None = None) -> Script:
     """The narration script of ``article``; raises UnreadableArticle when nothing can be read."""
     settings = settings or get_settings()
-    blocks = article_blocks(article)
-    title = normalize_space(article.title or "")
+    title, blocks, ctx = prepared(article)
     skipped: list[Skipped] = []
-    if not title and blocks and blocks[0].role == "heading":
-        title, blocks = blocks[0].text, blocks[1:]
-    elif not title and article.form != "html":
-        title, blocks = _title_from_first_block(blocks)
-
-    ctx = cleanup.Context(title=title or None, byline=article.byline, form=article.form)
     cleaned = cleanup.clean(blocks, ctx)
     skipped.extend(cleaned.skipped)
     body = [b for b in cleaned.blocks if b.role == "paragraph"]
@@ -69,13 +62,33 @@ def build_script(article: Article, *, source: str, settings: Settings | None = N
     )
 
 
+def prepared(article: Article) -> tuple[str, list[TextBlock], cleanup.Context]:
+    """The title, the body blocks before cleanup and the cleanup context of ``article``."""
+    blocks = article_blocks(article)
+    title = normalize_space(article.title or "")
+    if not title and blocks and blocks[0].role == "heading":
+        title, blocks = blocks[0].text, blocks[1:]
+    elif not title and article.form != "html":
+        title, blocks = _title_from_first_block(blocks)
+    return (
+        title,
+        blocks,
+        cleanup.Context(title=title or None, byline=article.byline, form=article.form),
+    )
+
+
 def article_blocks(article: Article) -> list[TextBlock]:
     """The body of any form as blocks, before cleanup."""
     if article.form == "html" and article.body_html and extract.is_whole_page(article.body_html):
         return list(extract.extract_page(article.body_html, url=article.canonical_url).blocks)
     if article.body_html is not None:
         return extract.fragment_blocks(article.body_html)
-    return text_blocks(article.body_text or "")
+    blocks = text_blocks(article.body_text or "")
+    if article.form == "text":
+        # A copy of a whole page: the line model tells the story from the page around it.
+        for block, story in zip(blocks, line_model.story_lines(blocks), strict=True):
+            block.story = story
+    return blocks
 
 
 def page_discarded(article: Article) -> list[Skipped]:

@@ -45,6 +45,7 @@ TAGS = "tag list"
 ABOUT = "about-the-publisher boilerplate"
 LINKS = "links to other pages"
 AUTHOR_BIO = "author biography"
+OUTSIDE_STORY = "page furniture (outside the story)"
 
 _EMAIL = re.compile(
     r"\[?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\[?email(?:\s|&#160;|\u00a0)*protected\]?)\s*\]?",
@@ -224,6 +225,10 @@ _BYLINE = re.compile(
     r"(?:\s*(?:,|and|&)\s*[^\W\d_][\w'\u2019.\-]*(?:\s+[^\W\d_][\w'\u2019.\-]*){0,3})*)"
     r"\s*(?:[\[(|,\u2013\u2014-].*)?$",
 )
+
+# For the line model: what a date line and the months look like.
+MONTHS = _MONTHS
+DATE_LINE = _TIMESTAMP
 
 # Words after "By" that start a sentence, not a name.
 _NOT_NAMES = {
@@ -408,14 +413,12 @@ def tags(block: TextBlock, ctx: Context) -> str | None:
 def links(block: TextBlock, ctx: Context) -> str | None:
     """A block that is nearly all link text points elsewhere: "Read more: ...", tag clouds,
     lists of related stories. Prose links only a few words."""
-    if block.link_density >= 0.8:
-        return LINKS
     # "Mehr zum Thema: <a>...</a>", "Lea también: <a>...</a>": a short lead, then only a link.
     lead, colon, rest = block.text.partition(":")
     linked = block.link_density * len(block.text)
-    if colon and 0 < len(_words(lead)) <= 4 and rest.strip() and linked > 0:
-        return RELATED if linked >= 0.9 * len(rest.strip()) else None
-    return None
+    if colon and 0 < len(_words(lead)) <= 4 and rest.strip() and linked >= 0.9 * len(rest.strip()):
+        return RELATED
+    return LINKS if block.link_density >= 0.8 else None
 
 
 BLOCK_RULES: tuple[Rule, ...] = (
@@ -478,7 +481,21 @@ _AGENCIES = {"AP", "AFP", "UPI", "DPA", "EFE", "ANSA", "PTI", "IANS", "ANI", "TA
 
 def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
     """Apply every rule; keep the blocks that are the story, in order."""
+    reasons, _end = rule_reasons(blocks, ctx)
     skipped: list[Skipped] = []
+    kept: list[TextBlock] = []
+    for block, reason in zip(blocks, reasons, strict=True):
+        if reason:
+            skipped.append(Skipped(block.text, reason))
+        else:
+            kept.append(_strip_emails(block, skipped))
+    return Cleaned(kept, skipped, ctx.found_byline)
+
+
+def rule_reasons(blocks: list[TextBlock], ctx: Context) -> tuple[list[str | None], int]:
+    """The reason each block is dropped by the rules (``None``: kept), and where the story
+    ends (after a sign-off byline every block is ``AFTER_SIGNOFF``)."""
+    reasons: list[str | None] = [None] * len(blocks)
     kept: list[TextBlock] = []
     repeats = _repeated(blocks)
     in_about = False
@@ -489,20 +506,64 @@ def clean(blocks: list[TextBlock], ctx: Context) -> Cleaned:
             repeats.get(index)
             or (ABOUT if in_about else None)
             or next((r for rule in BLOCK_RULES if (r := rule(block, ctx))), None)
+            or (None if block.story else OUTSIDE_STORY)
             or _above_story(block, kept, ctx)
         )
         if reason == BYLINE and ctx.form == "text" and kept and _is_closing(index, blocks):
             # A sign-off byline ends the story: what follows is the page around it.
-            skipped.append(Skipped(block.text, reason))
-            skipped.extend(Skipped(b.text, AFTER_SIGNOFF) for b in blocks[index + 1 :])
-            break
+            reasons[index] = reason
+            reasons[index + 1 :] = [AFTER_SIGNOFF] * (len(blocks) - index - 1)
+            return reasons, index
         if not reason and index >= len(blocks) - 3 and _is_author_bio(block, ctx):
             reason = AUTHOR_BIO
-        if reason:
-            skipped.append(Skipped(block.text, reason))
+        if reason == HEADLINE and _names_an_item(index, blocks):
+            reason = None
+        reasons[index] = reason
+        if not reason:
+            kept.append(block)
+    _keep_linked_prose(blocks, reasons)
+    return reasons, len(blocks)
+
+
+def _names_an_item(index: int, blocks: list[TextBlock]) -> bool:
+    """A short heading right above a paragraph, in a body with more headings below, names the
+    first item of a list article ("1. Make a budget"), not the page's standfirst."""
+    block = blocks[index]
+    later = sum(1 for b in blocks[index + 1 :] if b.role == "heading")
+    return (
+        later >= 2
+        and len(_words(block.text)) <= 12
+        and index + 1 < len(blocks)
+        and blocks[index + 1].role == "paragraph"
+    )
+
+
+def _keep_linked_prose(blocks: list[TextBlock], reasons: list[str | None]) -> None:
+    """Paragraphs that are mostly link text between paragraphs of the story are the story too:
+    the items of a deal round-up, a note with its links. A run of them is kept when story
+    paragraphs stand on both sides of it."""
+    index = 0
+    while index < len(blocks):
+        if reasons[index] != LINKS or blocks[index].tag != "p":
+            index += 1
             continue
-        kept.append(_strip_emails(block, skipped))
-    return Cleaned(kept, skipped, ctx.found_byline)
+        end = index
+        while end < len(blocks) and reasons[end] == LINKS and blocks[end].tag == "p":
+            end += 1
+        if _story_paragraph(blocks, reasons, index - 1) and _story_paragraph(blocks, reasons, end):
+            for inner in range(index, end):
+                if len(_words(blocks[inner].text)) >= 3:
+                    reasons[inner] = None
+        index = end
+
+
+def _story_paragraph(blocks: list[TextBlock], reasons: list[str | None], index: int) -> bool:
+    return (
+        0 <= index < len(blocks)
+        and reasons[index] is None
+        and blocks[index].role == "paragraph"
+        and len(_words(blocks[index].text)) >= 12
+    )
 
 
 def _above_story(block: TextBlock, kept: list[TextBlock], ctx: Context) -> str | None:
@@ -563,7 +624,8 @@ def _repeated(blocks: list[TextBlock]) -> dict[int, str]:
             index > 0 and keys[index - 1] == key
         ):
             reasons[index] = REPEATED
-        elif key in seen:
+        elif key in seen and blocks[index].tag != "li" and len(key.split()) >= 6:
+            # List items repeat by nature ("Portion: 1 green, 1 red" under every recipe).
             reasons[index] = PULL_QUOTE
         seen.add(key)
     return reasons

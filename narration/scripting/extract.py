@@ -26,6 +26,7 @@ from narration.errors import UnreadableArticle
 from narration.script import Skipped
 from narration.scripting.blocks import BlockRole, TextBlock, normalize_space, text_blocks
 from narration.scripting.discarded import discarded_blocks, mark_furniture
+from narration.scripting.embeds import quote_posts
 
 # Elements of a CMS body that are never part of the story read aloud.
 _FRAGMENT_DROP = (
@@ -108,6 +109,7 @@ def _extract(page: str, url: str | None) -> PageExtraction:
     # trafilatura drops a comment with its tail text: "When <!-- -->President" would lose
     # "President" and everything after it in the paragraph. Strip comments, keep tails.
     etree.strip_tags(tree, etree.Comment)
+    quote_posts(tree)  # a post the story quotes is read, attributed, without its handle
     doc = trafilatura.bare_extraction(
         tree,
         url=url,

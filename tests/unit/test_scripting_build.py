@@ -168,9 +168,10 @@ UNSEEN_PAGES = {
         {"photo caption", "newsletter or subscription promo", "related-articles box"},
     ),
     "tweet-table": (
-        "Harbour FC sack manager after seventh straight defeat", "Luis Ortega", "en", 11,
-        ["Gutted", "@joewhitlock4", "pic.twitter", "cookies", "Follow Sports Desk", "Comments"],
-        {"social media embed", "cookie notice", "comment widget"},
+        "Harbour FC sack manager after seventh straight defeat", "Luis Ortega", "en", 12,
+        ["@joewhitlock4", "pic.twitter", "t.co", "November 12", "cookies", "Follow Sports Desk",
+         "Comments"],
+        {"cookie notice", "comment widget"},
     ),
     "liveblog": (
         "Live: Storm Helga makes landfall on the east coast", "Maria Chen and David Osei", "en",

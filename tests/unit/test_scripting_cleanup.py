@@ -249,3 +249,45 @@ def test_a_short_lead_then_only_a_link_points_elsewhere() -> None:
 def test_a_table_row_of_figures_is_kept() -> None:
     assert cleanup.no_words(TextBlock("2023-24 15 2 9", tag="row"), cleanup.Context()) is None
     assert cleanup.no_words(TextBlock("2023-24 15 2 9"), cleanup.Context()) == cleanup.NO_WORDS
+
+
+def test_linked_paragraphs_between_story_paragraphs_are_the_story() -> None:
+    deal = TextBlock("The Acme X2 headphones are down to $79 at Example Store.", link_density=0.9)
+    note = TextBlock("See our guide to the best headphones of the year.", link_density=0.85)
+    closing = TextBlock(STORY + " Prices were checked on the morning of publication.")
+    blocks = [TextBlock(STORY), deal, note, closing]
+    assert cleanup.clean(blocks, cleanup.Context(form="html")).blocks == blocks
+    # the same links after the story are a list of other pages
+    trailing = cleanup.clean([TextBlock(STORY), deal, note], cleanup.Context(form="html"))
+    assert [s.reason for s in trailing.skipped] == [cleanup.LINKS, cleanup.LINKS]
+
+
+def test_read_also_box_between_story_paragraphs_is_still_dropped() -> None:
+    box = TextBlock("Read also: Ten things to know about the summit", link_density=0.75)
+    cleaned = cleanup.clean(
+        [TextBlock(STORY), box, TextBlock(STORY + " Again.")], cleanup.Context()
+    )
+    assert [s.reason for s in cleaned.skipped] == [cleanup.RELATED]
+
+
+def test_list_items_that_repeat_are_kept() -> None:
+    portion = "Portion size: one green pepper and one red pepper"
+    blocks = [
+        TextBlock(STORY),
+        TextBlock(portion, tag="li"),
+        TextBlock("A second recipe follows with its own steps.", tag="p"),
+        TextBlock(portion, tag="li"),
+    ]
+    assert cleanup.clean(blocks, cleanup.Context(form="html")).skipped == []
+
+
+def test_short_item_headings_of_a_list_article_are_kept() -> None:
+    blocks = [
+        TextBlock("1. Make a budget", role="heading", tag="head"),
+        TextBlock(STORY),
+        TextBlock("2. Create a mood board", role="heading", tag="head"),
+        TextBlock(STORY + " Then another step."),
+        TextBlock("3. Choose the furniture", role="heading", tag="head"),
+        TextBlock(STORY + " And a last one."),
+    ]
+    assert cleanup.clean(blocks, cleanup.Context(form="html")).skipped == []

@@ -48,17 +48,31 @@ def test_declared_language() -> None:
     assert declared_language(lxml.html.fromstring(ld)) == "es-MX"
 
 
-def test_social_embeds_and_share_bars_are_pruned_before_extraction() -> None:
+def test_a_quoted_post_is_read_attributed_and_share_bars_are_pruned() -> None:
     page = (
         f"<html><body><article>{FILLER}<blockquote class='twitter-tweet'><p>Tweet text here "
-        "that is long enough to be a paragraph of its own.</p>&mdash; Someone (@someone)"
-        "</blockquote><div class='share-bar'><a href='#'>Share</a></div></article></body></html>"
+        "that is long enough to be a paragraph of its own. <a href='https://t.co/x'>"
+        "pic.twitter.com/x</a></p>&mdash; Some One (@someone) <a href='https://x.com/1'>"
+        "May 2, 2024</a></blockquote><div class='share-bar'><a href='#'>Share</a></div>"
+        "</article></body></html>"
     )
     found = extract_page(page)
-    assert not any("Tweet text" in b.text for b in found.blocks)
-    embed, share = found.discarded
-    assert embed.reason == "social media embed" and "Tweet text here" in embed.text
+    quoted = [b.text for b in found.blocks if "Tweet text" in b.text]
+    assert quoted == [
+        "Posted by Some One: Tweet text here that is long enough to be a paragraph of its own."
+    ]
+    (share,) = found.discarded
     assert (share.reason, share.text) == ("page tool bar", "Share")
+
+
+def test_an_embed_with_no_author_stays_page_furniture() -> None:
+    page = (
+        f"<html><body><article>{FILLER}<blockquote class='instagram-media'><p>View this post "
+        "on Instagram</p></blockquote></article></body></html>"
+    )
+    found = extract_page(page)
+    assert not any("Instagram" in b.text for b in found.blocks)
+    assert [s.reason for s in found.discarded] == ["social media embed"]
 
 
 def test_fragment_drops_figures_and_splits_on_breaks() -> None:
