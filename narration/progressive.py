@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyloudnorm
 
 from narration.audio import CHUNK_RATE, decode, find_ffmpeg, run_ffmpeg
-from narration.loudness import Loudness, plan_normalization
+from narration.loudness import Loudness, integrated_lufs, measure_blocks, plan_normalization
 from narration.plan import NarrationPlan
 from narration.settings import Settings
 from narration.store import AudioStore
@@ -275,10 +274,10 @@ def _integrated_lufs(meta: Any, pcm: np.ndarray, rate: int) -> float:
         stored = _field(_field(meta, "loudness"), "integrated_lufs")
     if isinstance(stored, int | float):
         return float(stored)
-    try:
-        return float(pyloudnorm.Meter(rate).integrated_loudness(pcm.astype(np.float64) / 32768))
-    except ValueError:  # shorter than one 400 ms measuring block
-        return math.nan
+    # A chunk stored before synthesis measured it as one figure: the same BS.1770 measure the
+    # stitch uses, on the chunk's own samples.
+    measured = integrated_lufs(measure_blocks(pcm, rate)[0])
+    return measured if math.isfinite(measured) else math.nan
 
 
 def _with_pauses(
