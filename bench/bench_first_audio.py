@@ -5,7 +5,7 @@ the finished MP3, in the same run.
 
 The API (Flask, in this process, on loopback), one Celery worker process (threads pool), real
 Redis and PostgreSQL, and the gTTS stand-in as its own process (``--latency 0.2
---latency-per-char 0.001``, the production rate limit of 10 requests/s). The article is the
+--latency-per-char 0.001``, the default request limit). The article is the
 seed article (``../shared/corpus/seed``), posted as text to ``POST /v1/narrations``, its title
 changed per run, and every chunk is deleted from the store between runs: nothing comes from
 the cache.
@@ -141,9 +141,7 @@ def main(argv: list[str] | None = None) -> None:
                 firsts.append(first)
                 readies.append(ready)
             first_s, ready_s = statistics.median(firsts), statistics.median(readies)
-            label = (
-                "gTTS stand-in (0.2 s + 1 ms/char, 10 requests/s)" if engine == "gtts" else engine
-            )
+            label = "gTTS stand-in (0.2 s + 1 ms/char)" if engine == "gtts" else engine
             print(
                 f"  {label}: first audio {', '.join(f'{f:.2f}' for f in firsts)} s; "
                 f"whole MP3 {', '.join(f'{r:.2f}' for r in readies)} s ({chunks} chunks)",
