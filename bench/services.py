@@ -27,7 +27,6 @@ REDIS_URL = os.environ.get("NARRATOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
 POSTGRES_URL = os.environ.get(
     "NARRATOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-LEASE_DBS = range(1, 15)
 
 
 def reachable(host: str, port: int) -> bool:
@@ -48,34 +47,10 @@ def free_port() -> int:
 @contextmanager
 def leased_redis(seconds: int = 1800) -> Iterator[str]:
     """A flushed Redis database no test run uses meanwhile; flushed again afterwards."""
-    from narration.redisconn import client_for
+    from tests.redis_lease import leased_database
 
-    base = REDIS_URL.rsplit("/", 1)[0]
-    leases = client_for(f"{base}/0")
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + 120
-    while True:
-        db = next(
-            (
-                d
-                for d in LEASE_DBS
-                if leases.set(f"narrator-test-lease:{d}", token, nx=True, ex=seconds)
-            ),
-            None,
-        )
-        if db is not None:
-            break
-        if time.monotonic() > deadline:
-            raise SystemExit("no free Redis database (all leased by test runs)")
-        time.sleep(0.5)
-    url = f"{base}/{db}"
-    client_for(url).flushdb()
-    try:
+    with leased_database(REDIS_URL.rsplit("/", 1)[0], seconds) as url:
         yield url
-    finally:
-        client_for(url).flushdb()
-        if leases.get(f"narrator-test-lease:{db}") == token.encode():
-            leases.delete(f"narrator-test-lease:{db}")
 
 
 @contextmanager

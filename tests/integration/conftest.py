@@ -3,53 +3,30 @@ worker process, sharing one Redis database, catalog and audio store."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from narration.catalog.db import dispose_all
-from narration.redisconn import client_for
 from narration.settings import Settings
 from service.app import create_app
 from tests.fakes.gtts_server import GttsStandIn
-from tests.integration.worker_process import await_condition, celery_worker, http_server
+from tests.integration.worker_process import celery_worker, http_server
+from tests.redis_lease import leased_database
 
-LEASE_DBS = range(1, 15)
 LEASE_S = 900
 
 
 @pytest.fixture
 def leased_redis_db(redis_url: str) -> Iterator[str]:
-    """A Redis database no other test run on this machine uses meanwhile, flushed before use.
-
-    Test runs of several checkouts share the machine's Redis; two worker processes on one
-    database would take each other's tasks. A lease key in database 0 (``SET NX`` with an
-    expiry, so a crashed run frees it) gives each test its own database among 1-14.
-    """
+    """A Redis database no other test run on this machine uses meanwhile, flushed before use
+    (see :mod:`tests.redis_lease`)."""
     if redis_url.startswith("redis+socket://"):
         yield redis_url  # an embedded server of our own: nobody else uses it
         return
-    base = redis_url.rsplit("/", 1)[0]
-    leases = client_for(f"{base}/0")
-    token = uuid.uuid4().hex
-
-    def take() -> int | None:
-        for db in LEASE_DBS:
-            if leases.set(f"narrator-test-lease:{db}", token, nx=True, ex=LEASE_S):
-                return db
-        return None
-
-    db = await_condition(take, timeout=120, what="a free Redis database", interval=0.5)
-    url = f"{base}/{db}"
-    client_for(url).flushdb()
-    try:
+    with leased_database(redis_url.rsplit("/", 1)[0], LEASE_S) as url:
         yield url
-    finally:
-        client_for(url).flushdb()
-        if leases.get(f"narrator-test-lease:{db}") == token.encode():
-            leases.delete(f"narrator-test-lease:{db}")
 
 
 @pytest.fixture
