@@ -16,10 +16,10 @@ MP3.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,16 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from narration import scratch
+from narration import mp3frames, scratch
 from narration.audio import (
     CHUNK_RATE,
-    AudioToolError,
     decode,
     fade_edges,
     find_ffmpeg,
     read_wav,
-    run_ffmpeg,
 )
+from narration.encoding import encode_mp3
 from narration.errors import NarrationError
 from narration.loudness import (
     GainPlan,
@@ -278,9 +277,13 @@ def _pcm(
     sidecars: list[ChunkSidecar],
     timeline: Timeline,
     gain: GainPlan,
+    start: int = 0,
+    end: int | None = None,
 ) -> Iterator[bytes]:
     """The narration's PCM (s16le at :data:`RATE`), gain and limiting applied, a part at a
-    time, pauses included: one chunk in memory at a time."""
+    time, pauses included: one chunk in memory at a time. ``start`` and ``end`` (samples)
+    select a stretch of it, for an encoder of its own."""
+    end = timeline.total if end is None else end
     measured = timeline.measurements()
     peaks = np.concatenate([p for _, p in measured]) if measured else np.zeros(0)
     linear = 10 ** (gain.gain_db / 20)
@@ -290,12 +293,18 @@ def _pcm(
         else np.ones(peaks.size)
     )
     offset = 0
+    position = 0
     loaded: tuple[int, np.ndarray, list[int]] | None = None
     for run, (_, peak) in zip(timeline.runs, measured, strict=True):
         env = envelope[offset : offset + peak.size]
         offset += peak.size
+        length = run.samples if isinstance(run, _Audio) else run
+        at, position = position, position + length
+        if position <= start or at >= end:
+            continue
+        lo, hi = max(start - at, 0), min(end - at, length)
         if not isinstance(run, _Audio):
-            yield bytes(2 * run)
+            yield bytes(2 * (hi - lo))
             continue
         if run.chunk < 0:
             extra = timeline.intro if run.part == 0 else timeline.outro
@@ -309,9 +318,21 @@ def _pcm(
                 meta = sidecars[run.chunk]
                 starts = [sum(meta.parts[:j]) for j in range(len(meta.parts))]
                 loaded = (run.chunk, _fit(pcm.samples, meta.samples), starts)
-            start = loaded[2][run.part]
-            samples = loaded[1][start : start + run.samples]
-        yield apply_gain(samples, RATE, linear, env).astype("<i2", copy=False).tobytes()
+            first = loaded[2][run.part]
+            samples = loaded[1][first : first + run.samples]
+        data = apply_gain(samples, RATE, linear, env).astype("<i2", copy=False)
+        yield (data if (lo, hi) == (0, length) else data[lo:hi]).tobytes()
+
+
+def _pauses(timeline: Timeline) -> list[tuple[int, int]]:
+    """(start, end) in samples of every pause of the narration: where it may be cut."""
+    found, position = [], 0
+    for run in timeline.runs:
+        length = run.samples if isinstance(run, _Audio) else run
+        if not isinstance(run, _Audio):
+            found.append((position, position + length))
+        position += length
+    return found
 
 
 ENCODE_LOSS_LU = 0.3
@@ -369,7 +390,8 @@ def _encode(
                 margin_db=margin,
                 offset_lu=ENCODE_LOSS_LU,
             )
-            _encode_once(ffmpeg, _pcm(store, keys, sidecars, timeline, gain), spec, out)
+            pcm = functools.partial(_pcm, store, keys, sidecars, timeline, gain)
+            encode_mp3(ffmpeg, spec, pcm, timeline.total, _pauses(timeline), out)
             checked = _loudest_true_peak(ffmpeg, out, timeline, measured, gain)
             if checked <= spec.true_peak_dbtp:
                 break
@@ -380,35 +402,6 @@ def _encode(
     return out, Loudness(gain.predicted_lufs - ENCODE_LOSS_LU, checked), gain
 
 
-def _encode_once(ffmpeg: str, pcm: Iterator[bytes], spec: StitchSpec, out: Path) -> None:
-    """Encode ``pcm`` to ``out`` with one ffmpeg, fed through a pipe as it is made."""
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error"]
-    args += ["-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0"]
-    args += ["-ar", str(spec.sample_rate), "-ac", "1"]
-    args += ["-c:a", "libmp3lame", "-b:a", f"{spec.bitrate_kbps}k"]
-    args += ["-compression_level", str(spec.encoder_quality)]
-    # ffmpeg writes the LAME header (gapless: encoder delay and padding) by seeking back, so the
-    # output is a file, never a pipe.
-    args += ["-id3v2_version", "0", "-y", "-f", "mp3", str(out)]
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=errors)
-        assert proc.stdin is not None
-        try:
-            for data in pcm:
-                proc.stdin.write(data)
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass  # ffmpeg stopped reading: its exit status and message say why
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        if proc.wait() != 0:
-            errors.seek(0)
-            lines = errors.read().decode(errors="replace").strip().splitlines()
-            raise AudioToolError(f"ffmpeg failed: {lines[-1] if lines else proc.returncode}")
-
-
 def _loudest_true_peak(
     ffmpeg: str,
     path: Path,
@@ -416,9 +409,11 @@ def _loudest_true_peak(
     measured: list[tuple[np.ndarray, np.ndarray]],
     gain: GainPlan,
 ) -> float:
-    """True peak (dBTP) of the encoded file at the places where its input peaked highest,
-    decoded by one ffmpeg that seeks to each (decoding every frame of a long file would cost a
-    tenth of the encode): the encoder's overshoot follows its input's peaks."""
+    """True peak (dBTP) of the encoded file at the places where its input peaked highest: the
+    encoder's overshoot follows its input's peaks. Each place's frames are cut out of the file
+    and decoded on their own, in-process (:mod:`narration.mp3frames`): decoding every frame of
+    a long file would cost a tenth of the encode, and ffmpeg seeking to each place re-read the
+    file each time."""
     peaks = np.concatenate([p for _, p in measured]) if measured else np.zeros(0)
     if not peaks.size or not peaks.max():
         return -math.inf
@@ -441,20 +436,31 @@ def _loudest_true_peak(
             places.append(t)
         if len(places) == CHECKED_PLACES:
             break
-    args: list[str] = []
-    for t in places:
-        args += ["-ss", f"{t:.3f}", "-t", "0.06", "-f", "mp3", "-i", str(path)]
+    data = path.read_bytes()
+    index = mp3frames.index_frames(data)
+    per_frame = index.samples_per_frame
     found = 0.0
-    with tempfile.TemporaryDirectory(prefix="stitch-check-", dir=path.parent) as tmp:
-        outputs = [Path(tmp) / f"{n}.raw" for n in range(len(places))]
-        for n, target in enumerate(outputs):
-            args += ["-map", f"{n}:a", "-ac", "1", "-f", "f32le", "-c:a", "pcm_f32le", str(target)]
-        run_ffmpeg(ffmpeg, args)
-        for target in outputs:
-            window = np.fromfile(target, dtype="<f4").astype(np.float64)
-            if window.size:
-                found = max(found, true_peak(window))
+    for t in places:
+        # A window of 60 ms from ``t``; the encoder's delay (1105 samples for LAME) moves it
+        # later in the stream, so the frames taken reach that much further.
+        first = index.first_audio + max(0, round(t * index.sample_rate) // per_frame - 1)
+        if first >= len(index):
+            continue
+        count = -(-(round(0.06 * index.sample_rate) + ENCODER_DELAY_MAX) // per_frame) + 2
+        stretch = mp3frames.standalone_stretch(data, index, first, count)
+        try:
+            window = mp3frames.decode_stretch(stretch)
+        except RuntimeError:  # a libsndfile without MP3: ffmpeg decodes the stretch
+            window = decode(ffmpeg, stretch, index.sample_rate, "mp3") / 32768.0
+        window = window[mp3frames.lead_frames(index, first) * per_frame :]
+        if window.size:
+            found = max(found, true_peak(window.astype(np.float64)))
     return dbfs(found)
+
+
+ENCODER_DELAY_MAX = 2304
+"""Samples the encoder may put before the audio (LAME: 576 + 529): the checked frames reach
+this much past each place."""
 
 
 def _manifest(
