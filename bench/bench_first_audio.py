@@ -5,7 +5,9 @@ the finished MP3, in the same run.
 
 The API (Flask, in this process, on loopback), one Celery worker process (threads pool), real
 Redis and PostgreSQL, and the gTTS stand-in as its own process (``--latency 0.2
---latency-per-char 0.001``, the default request limit). The article is the
+--latency-per-char 0.001``, the default request limit), sent each run's requests once before
+the run, untimed, so that in the run it only waits (its eSpeak NG and ffmpeg are Google's CPU,
+not ours; as in ``bench_end_to_end.py``). The article is the
 seed article (``../shared/corpus/seed``), posted as text to ``POST /v1/narrations``, its title
 changed per run, and every chunk is deleted from the store between runs: nothing comes from
 the cache.
@@ -21,9 +23,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -32,6 +36,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.report import Figure, write_result  # noqa: E402
 from bench.services import catalog, gtts_stand_in, leased_redis, workdir  # noqa: E402
+
+if TYPE_CHECKING:
+    from narration.settings import Settings
 
 SEED = REPO.parent / "shared" / "corpus" / "seed" / "joongang-lee-ishiba.txt"
 COMMAND = ".venv/bin/python bench/bench_first_audio.py"
@@ -94,6 +101,24 @@ def one_run(base: str, engine: str, title: str, text: str) -> tuple[float, float
         time.sleep(POLL_S)
 
 
+def warm_stand_in(settings: Settings, title: str, text: str) -> None:
+    """Send the stand-in, untimed, every request the narration of ``title`` and ``text`` will
+    send: it speaks each answer with eSpeak NG and an ffmpeg encode, CPU that Google spends on
+    its own machines and that would otherwise be taken from ours (as in
+    ``bench_end_to_end.py``). It then keeps what it spoke, and only waits its latency."""
+    from narration.article import Article
+    from narration.pipeline import synthesize_missing
+    from narration.plan import plan_narration
+    from narration.scripting import build_script
+    from narration.store import AudioStore
+
+    with tempfile.TemporaryDirectory(prefix="narrator-bench-warm-") as tmp:
+        warm = settings.model_copy(update={"engine": "gtts", "audio_cache_dir": Path(tmp)})
+        article = Article(form="text", body_text=text, title=title)
+        plan = plan_narration(build_script(article, source="warm-up", settings=warm), warm)
+        synthesize_missing(plan, AudioStore(Path(tmp)), warm)
+
+
 def forget_audio(store: Path) -> None:
     """Drop every chunk, segment and finished file (plans stay), so the next run synthesizes
     every chunk again rather than finding the body's chunks cached."""
@@ -136,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
             chunks = 0
             for run in range(args.runs):
                 title = f"Lee and Ishiba meet ({engine} run {run + 1})"
+                if engine == "gtts":
+                    warm_stand_in(settings, title, text)
                 first, ready, chunks = one_run(base, engine, title, text)
                 forget_audio(settings.audio_cache_dir)
                 firsts.append(first)
