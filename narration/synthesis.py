@@ -10,7 +10,6 @@ chunk's loudness measurement, so the stitch neither decodes nor measures: it enc
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,6 +27,7 @@ from narration.records import ChunkLoudness, ChunkSidecar
 from narration.retry import call_with_retries
 from narration.settings import Settings
 from narration.store import AudioStore
+from narration.threads import map_together
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,7 @@ def _speak_and_store(
     texts = [part.spoken for part in chunk.parts]
     if engine.remote and len(texts) > 1:
         # Every part's requests go out together; the shared limiter decides how many fly.
-        with ThreadPoolExecutor(max_workers=len(texts), thread_name_prefix="part") as pool:
-            pieces = list(pool.map(speak, texts))
+        pieces = map_together("parts", speak, texts)
     else:
         pieces = [speak(text) for text in texts]
     lengths = [int(p.size) for p in pieces]

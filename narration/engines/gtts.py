@@ -15,7 +15,6 @@ import contextlib
 import importlib.metadata
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import requests
@@ -27,6 +26,7 @@ from narration.audio import CHUNK_RATE, AudioToolError, Pcm, decode_mp3
 from narration.engines.base import RateLimiter, http_error, request_error
 from narration.errors import PermanentEngineError, TransientEngineError
 from narration.languages import closest_supported
+from narration.threads import map_together
 
 BATCHEXECUTE_PATH = "/_/TranslateWebserverUi/data/batchexecute"
 _AUDIO = re.compile(r'jQ1olc","\[\\"(.*?)\\"]')
@@ -125,11 +125,7 @@ class GttsEngine:
             except AudioToolError as exc:
                 raise TransientEngineError(f"gtts: undecodable audio from {url}") from exc
 
-        if len(bodies) == 1:
-            pieces = [fetch(bodies[0])]
-        else:
-            with ThreadPoolExecutor(len(bodies), thread_name_prefix="gtts") as pool:
-                pieces = list(pool.map(fetch, bodies))
+        pieces = [fetch(bodies[0])] if len(bodies) == 1 else map_together("requests", fetch, bodies)
         return Pcm(np.concatenate(pieces) if pieces else np.zeros(0, np.int16), CHUNK_RATE)
 
     def _post(self, url: str, body: str | bytes | None) -> bytes:
