@@ -118,11 +118,15 @@ def run(corpus_name: str, folds: int, score: Score) -> float:
     print(f"{corpus_name}: {len(ids)} pages, script {seconds:.1f} s")
     report("in-sample", score(truth, ours), score(truth, plain), "trafilatura")
     if not text:
-        from narration.scripting import block_model
+        from narration.scripting import block_model, train_blocks
 
         with block_model.using(None):  # today's extraction: trafilatura's blocks and the rules
             rules = predict(corpus, ids)
         report("rules alone", score(truth, rules), score(truth, plain), "trafilatura")
+        if block_model.shipped_model() is None:  # not shipped: fitted here on every dev page
+            with block_model.using(train_blocks.fit(train_blocks.training_pages())):
+                fitted = predict(corpus, ids)
+            report("model in-sample", score(truth, fitted), score(truth, plain), "trafilatura")
     if text:
         report("  (whole text)", score(truth, ours), score(truth, whole), "whole text ")
     held: dict[str, dict[str, str]] = {}

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -225,16 +225,22 @@ def _class_groups(element: etree._Element, known: dict[etree._Element, int]) -> 
     """A bit mask of the class groups an element's class and id words fall in."""
     mask = known.get(element)
     if mask is None:
-        mask = 0
         words = f"{element.get('class') or ''} {element.get('id') or ''}"
         words += f" {element.get('role') or ''} {element.get('itemprop') or ''}"
-        tokens = _CLASS_TOKEN.findall(_CAMEL.sub(" ", words).lower())
-        for g, pattern in enumerate(_CLASS_PATTERNS):
-            if any(pattern.search(t) for t in tokens):
-                mask |= 1 << g
+        mask = _word_groups(words)
         if element.get(_FURNITURE_MARK):
             mask |= 1 << len(_CLASS_PATTERNS)
         known[element] = mask
+    return mask
+
+
+@lru_cache(maxsize=4096)
+def _word_groups(words: str) -> int:
+    mask = 0
+    tokens = _CLASS_TOKEN.findall(_CAMEL.sub(" ", words).lower())
+    for g, pattern in enumerate(_CLASS_PATTERNS):
+        if any(pattern.search(t) for t in tokens):
+            mask |= 1 << g
     return mask
 
 
