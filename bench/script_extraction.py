@@ -4,7 +4,8 @@ measured in the same run (shingle F1 of the public article-extraction benchmark)
     .venv/bin/python bench/script_extraction.py [--corpus dev|dev-modern|dev-text ...] [--folds 5]
 
 For each corpus it prints precision/recall/F1 of the script and of trafilatura on all pages
-(in-sample: the shipped models were fitted on these pages), then the cross-validated figure:
+(in-sample: the shipped models were fitted on these pages; for HTML also the rules alone, without
+the block model, which need no fitting), then the cross-validated figure:
 pages are split into ``--folds`` groups by page id (a page's HTML and text forms always share a
 group), the models are refitted on the other groups and the held-out group is scored; the
 figure is the mean over held-out groups, micro-averaged over pages. That figure, not the
@@ -77,14 +78,17 @@ def predict(corpus: Path, ids: list[str]) -> dict[str, dict[str, str]]:
 
 @contextmanager
 def models_fitted_without(held_out: set[str], text: bool) -> Iterator[None]:
-    """The line model refitted on every dev page except ``held_out`` (ids), for plain text.
-    Pages are read by rules alone: nothing is fitted, the held-out score is the in-sample one."""
-    from narration.scripting import line_model, train_lines
+    """The models refitted on every dev page except ``held_out`` (ids): the line model for
+    plain text, the block model for HTML pages."""
+    if text:
+        from narration.scripting import line_model, train_lines
 
-    if not text:
-        yield
+        with line_model.using(train_lines.fit(train_lines.training_pages(exclude=held_out))):
+            yield
         return
-    with line_model.using(train_lines.fit(train_lines.training_pages(exclude=held_out))):
+    from narration.scripting import block_model, train_blocks
+
+    with block_model.using(train_blocks.fit(train_blocks.training_pages(exclude=held_out))):
         yield
 
 
@@ -113,6 +117,16 @@ def run(corpus_name: str, folds: int, score: Score) -> float:
             whole[page_id] = {"articleBody": page_file(corpus, page_id).read_text()}
     print(f"{corpus_name}: {len(ids)} pages, script {seconds:.1f} s")
     report("in-sample", score(truth, ours), score(truth, plain), "trafilatura")
+    if not text:
+        from narration.scripting import block_model, train_blocks
+
+        with block_model.using(None):  # today's extraction: trafilatura's blocks and the rules
+            rules = predict(corpus, ids)
+        report("rules alone", score(truth, rules), score(truth, plain), "trafilatura")
+        if block_model.shipped_model() is None:  # not shipped: fitted here on every dev page
+            with block_model.using(train_blocks.fit(train_blocks.training_pages())):
+                fitted = predict(corpus, ids)
+            report("model in-sample", score(truth, fitted), score(truth, plain), "trafilatura")
     if text:
         report("  (whole text)", score(truth, ours), score(truth, whole), "whole text ")
     held: dict[str, dict[str, str]] = {}

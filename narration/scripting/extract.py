@@ -24,6 +24,7 @@ from trafilatura.settings import Document
 from narration.article import Article
 from narration.errors import UnreadableArticle
 from narration.script import Skipped
+from narration.scripting import block_model
 from narration.scripting.blocks import BlockRole, TextBlock, normalize_space, text_blocks
 from narration.scripting.discarded import discarded_blocks, mark_furniture
 from narration.scripting.embeds import quote_posts
@@ -84,6 +85,8 @@ def extract_page(page: str, *, url: str | None = None) -> PageExtraction:
     """Main text and metadata of ``page``; the same page is extracted once per process (the
     URL only helps the first extraction: the body does not depend on it)."""
     digest = hashlib.blake2b(page.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    # A refitted block model (cross-validation) reads the page again.
+    digest += id(block_model.current_model()).to_bytes(8, "little")
     found = _RECENT.get(digest)
     if found is None:
         found = _extract(page, url)
@@ -99,30 +102,14 @@ _RECENT_LOCK = threading.Lock()
 
 
 def _extract(page: str, url: str | None) -> PageExtraction:
-    # lxml refuses a str that still declares its byte encoding; it is decoded already.
-    page = _XML_DECLARATION.sub("", page, count=1)
-    try:
-        tree = lxml.html.fromstring(page)
-    except (etree.ParserError, ValueError) as exc:
-        raise UnreadableArticle("no readable text in the page") from exc
+    tree = _parse(page)
     lang = declared_language(tree)
-    # trafilatura drops a comment with its tail text: "When <!-- -->President" would lose
-    # "President" and everything after it in the paragraph. Strip comments, keep tails.
-    etree.strip_tags(tree, etree.Comment)
-    quote_posts(tree)  # a post the story quotes is read, attributed, without its handle
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        prune_xpath=mark_furniture(tree),
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        # Links are kept only to measure how much of a block is link text.
-        include_links=True,
-    )
+    doc = _trafilatura(tree, url)
     body = doc.body if isinstance(doc, Document) else None
     found = body is not None
     blocks = _restore_headings(blocks_from_trafilatura(body), tree) if body is not None else []
+    if blocks and (model := block_model.current_model()) is not None:
+        blocks = _model_blocks(tree, blocks, _clean(doc.title) if doc else None, model)
     # A page drawn by JavaScript carries its story only in its metadata (schema.org
     # articleBody); the extraction then finds a teaser, or nothing.
     # (trafilatura may read that itself, but as one paragraph).
@@ -159,6 +146,69 @@ def _extract(page: str, url: str | None) -> PageExtraction:
 
 
 _TAG = re.compile(r"</?(?:p|br|div|h[1-6]|li)\b", re.I)
+
+
+def _parse(page: str) -> lxml.html.HtmlElement:
+    # lxml refuses a str that still declares its byte encoding; it is decoded already.
+    page = _XML_DECLARATION.sub("", page, count=1)
+    try:
+        tree = lxml.html.fromstring(page)
+    except (etree.ParserError, ValueError) as exc:
+        raise UnreadableArticle("no readable text in the page") from exc
+    # trafilatura drops a comment with its tail text: "When <!-- -->President" would lose
+    # "President" and everything after it in the paragraph. Strip comments, keep tails.
+    etree.strip_tags(tree, etree.Comment)
+    quote_posts(tree)  # a post the story quotes is read, attributed, without its handle
+    return tree
+
+
+def _trafilatura(tree: lxml.html.HtmlElement, url: str | None) -> Document | None:
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        prune_xpath=mark_furniture(tree),
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        # Links are kept only to measure how much of a block is link text.
+        include_links=True,
+    )
+    return doc if isinstance(doc, Document) else None
+
+
+def model_input(page: str) -> block_model.PageBlocks | None:
+    """The DOM blocks of a whole page and their features, as the block model sees them (for
+    training); None when trafilatura finds no text in it."""
+    tree = _parse(page)
+    doc = _trafilatura(tree, None)
+    if doc is None or doc.body is None:
+        return None
+    blocks = _restore_headings(blocks_from_trafilatura(doc.body), tree)
+    if not blocks:
+        return None
+    main_text = "\n".join(b.text for b in blocks)
+    return block_model.page_blocks(tree, main_text, _clean(doc.title))
+
+
+# A page where the model keeps less than this share of trafilatura's text is left to trafilatura
+# (the model found no story: a page unlike any it was fitted on).
+_MIN_KEPT = 0.2
+
+
+def _model_blocks(
+    tree: lxml.html.HtmlElement,
+    found: list[TextBlock],
+    title: str | None,
+    model: block_model.BlockModel,
+) -> list[TextBlock]:
+    """The page's story blocks as the block model decides them, in document order."""
+    main_text = "\n".join(b.text for b in found)
+    page = block_model.page_blocks(tree, main_text, title)
+    keep = model.probabilities(page.x) >= model.threshold
+    blocks = [b.text_block() for b, k in zip(page.blocks, keep, strict=True) if k]
+    if sum(len(b.text) for b in blocks) < _MIN_KEPT * len(main_text):
+        return found
+    return blocks
 
 
 def _json_ld_article(tree: lxml.html.HtmlElement) -> dict[str, Any] | None:

@@ -1,0 +1,483 @@
+"""Which blocks of a whole HTML page are the story: a block classifier over the page's DOM.
+
+trafilatura alone sometimes finds only part of a story (a page split into several containers)
+or takes far too much (a page whose comments or teasers look like prose). Filtering its output
+can only fix the second kind. This model looks at every block of the page instead (each element
+with its own text: p, li, headings, quotes, table rows, divs with direct text, in document
+order) and decides from what a page cannot fake: the block's shape (length, sentence endings,
+function words, link text), where it sits in the markup (its tag, the landmarks and the
+class/id words of its ancestors, mapped into a few groups as data), where it sits in the page
+(position, inside the element that holds most of the page's long paragraphs, distance from the
+headline), and the votes of several extractors (trafilatura as the script calls it, trafilatura
+favouring recall, trafilatura's readability port) and of the cleanup rules. Two stages of
+gradient-boosted trees, as in the line model: the second smooths the first's scores along the
+page. Fitted by ``train_blocks``; ships as JSON (``block_model.json``); runs with numpy alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import numpy as np
+from lxml import etree
+
+from narration.scripting import cleanup
+from narration.scripting.blocks import BlockRole, TextBlock, normalize_space
+from narration.scripting.line_model import FUNCTION_WORDS, Trees
+
+MODEL_PATH = Path(__file__).with_name("block_model.json")
+
+_NOT_SHOWN = (
+    "script", "style", "noscript", "template", "svg", "head", "select", "iframe", "object",
+    "embed", "canvas", "video", "audio", "button", "input", "textarea", "option",
+)  # fmt: skip
+# Elements that start a block of text; everything else is inline and joins its block.
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "blockquote", "dt", "dd",
+        "caption", "div", "section", "article", "aside", "nav", "header", "footer", "figure",
+        "form", "pre", "address", "main", "ul", "ol", "dl", "table", "tbody", "thead", "tfoot",
+        "details", "summary", "fieldset", "menu", "body", "html", "center", "hgroup", "tr",
+        "td", "th",
+    }
+)  # fmt: skip
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# The tag of a block, in groups.
+_TAG_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("p",),
+    ("li", "dd", "dt"),
+    ("h1",),
+    ("h2", "h3", "h4", "h5", "h6"),
+    ("blockquote", "pre"),
+    ("tr", "td", "th", "caption"),
+    ("figcaption",),
+    ("div", "section", "article", "main", "body", "center", "html"),
+)
+_TAG_GROUP = {tag: i for i, tags in enumerate(_TAG_GROUPS) for tag in tags}
+# Landmark tags among a block's ancestors.
+_PATH_TAGS = (
+    "article", "main", "section", "aside", "nav", "header", "footer", "form", "figure", "li",
+    "table", "blockquote", "a",
+)  # fmt: skip
+# Class and id words of ancestors, in semantic groups (data, not per site).
+_CLASS_GROUPS: tuple[tuple[str, str], ...] = (
+    ("content", r"content|article|body|post|entry|story|text|main|prose|richtext|paragraph"),
+    ("nav", r"nav|menu|breadcrumb|skip"),
+    ("footer", r"footer|copyright|colophon"),
+    ("header", r"header|masthead|topbar|banner"),
+    ("sidebar", r"sidebar|widget|aside|rail"),
+    ("related", r"related|recommend|popular|trending|teaser|readmore|more|card|list|feed"),
+    ("comment", r"comment|disqus|reply|replies|discussion"),
+    ("share", r"share|social|follow|sharing"),
+    ("ad", r"^ad$|^ads$|advert|sponsor|dfp|gpt|outbrain|taboola"),
+    ("newsletter", r"newsletter|subscri|signup|paywall|promo|cta"),
+    ("cookie", r"cookie|consent|gdpr"),
+    ("caption", r"caption|credit|figure|media|image|photo|gallery|video"),
+    ("byline", r"byline|author|meta|date|time|dateline|info"),
+    ("tag", r"^tags?$|topic|categor|keyword"),
+    ("modal", r"modal|popup|overlay|dialog|toast|alert"),
+    ("title", r"title|headline|heading|hed"),
+)
+_CLASS_PATTERNS = tuple(re.compile(p) for _, p in _CLASS_GROUPS)
+_CLASS_TOKEN = re.compile(r"[a-z]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_ALPHA = re.compile(r"[^\W\d_]+", re.UNICODE)
+_TERMINAL = tuple(".!?\u3002\uff01\uff1f\u2026\"'\u201d\u2019\u00bb)")
+_FURNITURE_MARK = "data-narrator-furniture"
+EXTRACTORS = ("trafilatura", "recall", "readability")
+N_VOTES = len(EXTRACTORS)
+
+
+@dataclass
+class DomBlock:
+    """A block of the page: its text and where it sits."""
+
+    text: str
+    tag: str
+    link_chars: int
+    depth: int
+    ancestors: list[etree._Element] = field(repr=False)
+    """The block's element first, then its ancestors up to the root."""
+
+    @property
+    def role(self) -> BlockRole:
+        return "heading" if self.tag in _HEADINGS else "paragraph"
+
+    def text_block(self) -> TextBlock:
+        density = min(1.0, self.link_chars / max(len(self.text), 1))
+        tag = {"tr": "row", "td": "row", "th": "row"}.get(self.tag, self.tag)
+        return TextBlock(self.text, role=self.role, tag=tag, link_density=density)
+
+
+def visible_copy(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """A copy of the page without what is never shown."""
+    page = copy.deepcopy(tree)
+    etree.strip_elements(page, *_NOT_SHOWN, etree.Comment, with_tail=False)
+    for element in page.xpath("//*[@hidden or @aria-hidden='true']"):
+        if element.getparent() is not None and element.tag not in ("html", "body"):
+            element.drop_tree()
+    return page
+
+
+def dom_blocks(page: lxml.html.HtmlElement) -> list[DomBlock]:
+    """Every element's own text, in document order (``page`` from ``visible_copy``)."""
+    blocks: list[DomBlock] = []
+    body = page.find(".//body")
+    _walk(body if body is not None else page, [], blocks)
+    return blocks
+
+
+def _tag(element: etree._Element) -> str:
+    return element.tag.lower() if isinstance(element.tag, str) else ""
+
+
+def _walk(element: etree._Element, chain: list[etree._Element], out: list[DomBlock]) -> None:
+    chain = [element, *chain]
+    tag = _tag(element)
+    if tag == "tr" and not element.xpath(".//table|.//p|.//div|.//li"):
+        cells = [normalize_space(cell.text_content()) for cell in element]
+        text = " ".join(c for c in cells if c)
+        if text:
+            linked = sum(len(normalize_space(a.text_content())) for a in element.iter("a"))
+            out.append(DomBlock(text, "tr", linked, len(chain), chain))
+        return
+    parts: list[str] = [element.text or ""]
+    linked = 0
+
+    def flush() -> None:
+        nonlocal parts, linked
+        text = normalize_space("".join(parts))
+        if text:
+            out.append(DomBlock(text, tag, linked, len(chain), chain))
+        parts, linked = [], 0
+
+    for child in element:
+        ctag = _tag(child)
+        if ctag in _BLOCK_TAGS or (ctag and child.find(".//p") is not None):
+            flush()
+            _walk(child, chain, out)
+        elif ctag == "br" and tag not in ("p", "li") and parts and "".join(parts).strip():
+            parts.append(" ")
+        elif ctag:
+            text = child.text_content()
+            parts.append(text)
+            linked += sum(len(normalize_space(a.text_content())) for a in child.iter("a"))
+        parts.append(child.tail or "")
+    flush()
+
+
+# --- votes ---------------------------------------------------------------------------------
+
+
+def _shingles(tokens: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3)}
+
+
+def coverage(texts: Sequence[str], output: str) -> np.ndarray:
+    """For each block, the share of its 4-word shingles in an extractor's ``output`` (a block
+    of fewer than four words: whether its words appear in that order)."""
+    tokens = [w.lower() for w in _TOKEN.findall(output)]
+    found = _shingles(tokens)
+    joined = " " + " ".join(tokens) + " "
+    out = np.zeros(len(texts))
+    for i, text in enumerate(texts):
+        ws = [w.lower() for w in _TOKEN.findall(text)]
+        if len(ws) >= 4:
+            own = _shingles(ws)
+            out[i] = sum(s in found for s in own) / len(own)
+        elif ws:
+            out[i] = float(f" {' '.join(ws)} " in joined)
+    return out
+
+
+def extractor_outputs(tree: lxml.html.HtmlElement, main_text: str) -> list[str]:
+    """The text each extractor of ``EXTRACTORS`` takes from ``tree`` (the first is the
+    script's own trafilatura call, passed in)."""
+    import trafilatura
+    from trafilatura.readability_lxml import Document as Readability
+
+    recall = trafilatura.extract(
+        copy.deepcopy(tree), favor_recall=True, include_comments=False, include_tables=True
+    )
+    try:
+        summary = Readability(copy.deepcopy(tree)).summary()
+        readable = lxml.html.fromstring(summary).text_content() if summary.strip() else ""
+    except (etree.ParserError, ValueError, TypeError):
+        readable = ""
+    return [main_text, recall or "", readable]
+
+
+# --- features ------------------------------------------------------------------------------
+
+
+def _class_groups(element: etree._Element, known: dict[etree._Element, int]) -> int:
+    """A bit mask of the class groups an element's class and id words fall in."""
+    mask = known.get(element)
+    if mask is None:
+        words = f"{element.get('class') or ''} {element.get('id') or ''}"
+        words += f" {element.get('role') or ''} {element.get('itemprop') or ''}"
+        mask = _word_groups(words)
+        if element.get(_FURNITURE_MARK):
+            mask |= 1 << len(_CLASS_PATTERNS)
+        known[element] = mask
+    return mask
+
+
+@lru_cache(maxsize=4096)
+def _word_groups(words: str) -> int:
+    mask = 0
+    tokens = _CLASS_TOKEN.findall(_CAMEL.sub(" ", words).lower())
+    for g, pattern in enumerate(_CLASS_PATTERNS):
+        if any(pattern.search(t) for t in tokens):
+            mask |= 1 << g
+    return mask
+
+
+N_GROUPS = len(_CLASS_GROUPS) + 1
+_OWN = 13
+N_OWN = _OWN + len(_TAG_GROUPS) + len(_PATH_TAGS) + 2 * N_GROUPS + N_VOTES + 8
+_NEIGHBOUR_COLUMNS = (0, 2, 3, 4, 5)  # log size, terminal, function words, links, rule
+_OFFSETS = (-2, -1, 1, 2)
+VOTE_COLUMN = _OWN + len(_TAG_GROUPS) + len(_PATH_TAGS) + 2 * N_GROUPS
+"""The column of the first extractor vote (trafilatura as the script calls it)."""
+N_FEATURES = N_OWN + len(_OFFSETS) * (len(_NEIGHBOUR_COLUMNS) + N_VOTES) + 6
+
+
+def _is_long(text: str) -> bool:
+    return len(text) >= 150 and text.rstrip().endswith(_TERMINAL)
+
+
+def block_features(
+    blocks: Sequence[DomBlock], votes: np.ndarray, title: str | None = None
+) -> np.ndarray:
+    """One row of ``N_FEATURES`` per block; ``votes`` is (blocks, N_VOTES) coverage."""
+    n = len(blocks)
+    if n == 0:
+        return np.zeros((0, N_FEATURES))
+    texts = [b.text for b in blocks]
+    sizes = np.array([len(t) for t in texts], dtype=float)
+    total = max(sizes.sum(), 1.0)
+    before = (np.cumsum(sizes) - sizes) / total
+    # The element that holds most of the page's long paragraphs: the deepest ancestor with at
+    # least half of their text.
+    long_text: dict[etree._Element, float] = {}
+    long_total = 0.0
+    for b in blocks:
+        if _is_long(b.text):
+            long_total += len(b.text)
+            for a in b.ancestors[1:]:
+                long_text[a] = long_text.get(a, 0.0) + len(b.text)
+    main: etree._Element | None = None
+    if long_total:
+        best_depth = -1
+        for element, size in long_text.items():
+            if size >= 0.5 * long_total:
+                depth = len(list(element.iterancestors()))
+                if depth > best_depth:
+                    main, best_depth = element, depth
+    main_depth = len(list(main.iterancestors())) if main is not None else 0
+    # The headline: the first h1, else the first heading like the title.
+    title_words = set(_TOKEN.findall((title or "").lower()))
+    anchor = next((i for i, b in enumerate(blocks) if b.tag == "h1"), -1)
+    if anchor < 0 and title_words:
+        for i, b in enumerate(blocks[:400]):
+            seen = set(_TOKEN.findall(b.text.lower()))
+            if len(b.text) < 300 and seen and len(seen & title_words) >= 0.7 * len(seen):
+                anchor = i
+                break
+    probe = cleanup.Context(title=title or None, form="html")
+    known: dict[etree._Element, int] = {}
+    own = np.zeros((n, N_OWN))
+    for i, b in enumerate(blocks):
+        ws = _TOKEN.findall(b.text)
+        words = _ALPHA.findall(b.text)
+        nw = max(len(ws), 1)
+        block = b.text_block()
+        rule_hit = any(rule(block, probe) for rule in cleanup.BLOCK_RULES)
+        probe.found_byline = None
+        row = [
+            math.log1p(sizes[i]),
+            math.log1p(len(ws)),
+            float(b.text.rstrip().endswith(_TERMINAL)),
+            sum(1 for w in ws if w.lower() in FUNCTION_WORDS) / nw,
+            block.link_density,
+            float(rule_hit),
+            sum(b.text.count(c) for c in ".!?\u3002") / nw,
+            sum(1 for w in words if w[0].isupper()) / max(len(words), 1),
+            sum(c.isdigit() for c in b.text) / max(len(b.text), 1),
+            i / n,
+            before[i],
+            float(b.depth),
+            math.log(n),
+        ]
+        group = _TAG_GROUP.get(b.tag, -1)
+        row += [float(group == g) for g in range(len(_TAG_GROUPS))]
+        tags = {_tag(a) for a in b.ancestors[1:]}
+        row += [float(t in tags) for t in _PATH_TAGS]
+        anywhere = near = 0
+        for k, a in enumerate(b.ancestors):
+            mask = _class_groups(a, known)
+            anywhere |= mask
+            if k <= 2:
+                near |= mask
+        row += [float(anywhere >> g & 1) for g in range(N_GROUPS)]
+        row += [float(near >> g & 1) for g in range(N_GROUPS)]
+        row += list(votes[i])
+        inside = main is not None and any(a is main for a in b.ancestors)
+        row += [
+            float(inside),
+            float(b.depth - (main_depth + 1)) if inside else -10.0,
+            (i - anchor) / n if anchor >= 0 else 2.0,
+            float(max(-60, min(60, i - anchor))) if anchor >= 0 else 80.0,
+            float(anchor >= 0 and i < anchor),
+            float(_is_long(b.text)),
+            long_text.get(b.ancestors[1], 0.0) / long_total if long_total and b.depth > 1 else 0,
+            float(votes[i].mean() > 0.5),
+        ]
+        own[i] = row
+    neighbour = np.column_stack([own[:, list(_NEIGHBOUR_COLUMNS)], votes])
+    pad = np.vstack(
+        [np.full((2, neighbour.shape[1]), -1.0), neighbour, np.full((2, neighbour.shape[1]), -1.0)]
+    )
+    shifted = [pad[2 + k : 2 + k + n] for k in _OFFSETS]
+    story_votes = votes.mean(axis=1) * sizes
+    vote_total = max(story_votes.sum(), 1.0)
+    vote_before = (np.cumsum(story_votes) - story_votes) / vote_total
+    longs = np.array([_is_long(t) for t in texts], dtype=float) * sizes
+    long_before = (np.cumsum(longs) - longs) / max(longs.sum(), 1.0)
+    page = np.column_stack(
+        [
+            vote_before,
+            1.0 - vote_before - story_votes / vote_total,
+            long_before,
+            1.0 - long_before - longs / max(longs.sum(), 1.0),
+            np.full(n, votes[:, 0].dot(sizes) / total),
+            np.full(n, float(long_total) / total),
+        ]
+    )
+    return np.column_stack([own, *shifted, page])
+
+
+_SMOOTH_OFFSETS = (-3, -2, -1, 1, 2, 3)
+
+
+def smoothing_features(x: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The second stage sees each block's first-stage score with its neighbours' and how much
+    of the page's likely story lies before and after it."""
+    n = len(first)
+    p = _sigmoid(first)
+    pad = np.concatenate([np.full(3, -8.0), first, np.full(3, -8.0)])
+    shifted = [pad[3 + k : 3 + k + n] for k in _SMOOTH_OFFSETS]
+    csum = np.concatenate([[0.0], np.cumsum(p)])
+
+    def window(r: int) -> np.ndarray:
+        lo = np.clip(np.arange(n) - r, 0, n)
+        hi = np.clip(np.arange(n) + r + 1, 0, n)
+        return np.asarray((csum[hi] - csum[lo]) / (hi - lo))
+
+    story = p * np.expm1(x[:, 0])
+    total = max(story.sum(), 1.0)
+    story_before = (np.cumsum(story) - story) / total
+    return np.column_stack(
+        [
+            first,
+            *shifted,
+            window(5),
+            window(10),
+            story_before,
+            1.0 - story_before - story / total,
+            x[:, :6],
+        ]
+    )
+
+
+def _sigmoid(raw: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(raw, -30, 30))))
+
+
+# --- the model -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockModel:
+    first: Trees
+    second: Trees
+    threshold: float = 0.5
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": N_FEATURES,
+            "threshold": self.threshold,
+            "first": self.first.to_json(),
+            "second": self.second.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BlockModel:
+        if data.get("features") != N_FEATURES:
+            raise ValueError("the block model was fitted on other features: run train_blocks")
+        return cls(
+            Trees.from_json(data["first"]),
+            Trees.from_json(data["second"]),
+            float(data["threshold"]),
+        )
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0)
+        first = self.first.raw(x)
+        return _sigmoid(self.second.raw(smoothing_features(x, first)))
+
+
+@cache
+def shipped_model() -> BlockModel | None:
+    if not MODEL_PATH.exists():
+        return None
+    return BlockModel.from_json(json.loads(MODEL_PATH.read_text()))
+
+
+_override: list[BlockModel | None] = []
+
+
+@contextmanager
+def using(model: BlockModel | None) -> Iterator[None]:
+    """Score with ``model`` instead of the shipped one (None: rules alone)."""
+    _override.append(model)
+    try:
+        yield
+    finally:
+        _override.pop()
+
+
+def current_model() -> BlockModel | None:
+    return _override[-1] if _override else shipped_model()
+
+
+@dataclass
+class PageBlocks:
+    blocks: list[DomBlock]
+    x: np.ndarray
+    main_text: str
+
+
+def page_blocks(
+    tree: lxml.html.HtmlElement, main_text: str, title: str | None = None
+) -> PageBlocks:
+    """The DOM blocks of ``tree`` and their features (``main_text``: what the script's own
+    trafilatura call took from the page)."""
+    outputs = extractor_outputs(tree, main_text)
+    blocks = dom_blocks(visible_copy(tree))
+    texts = [b.text for b in blocks]
+    votes = np.column_stack([coverage(texts, o) for o in outputs]) if blocks else np.zeros((0, 3))
+    return PageBlocks(blocks, block_features(blocks, votes, title), main_text)

@@ -1,0 +1,181 @@
+"""Fit the block model (``block_model.json``) on the HTML dev corpora (dev and dev-modern).
+
+    .venv/bin/python -m narration.scripting.train_blocks [--check] [--cv]
+
+Needs scikit-learn (the ``test`` extra) and the corpus beside the repository
+(``../shared/corpus``). Every block of a page's DOM is labelled as the line model's lines are
+(``train_lines.labels``: story when most of its 4-word shingles are in the page's ground-truth
+body), weighted by its words, each page alike. The second stage is fitted on first-stage scores
+of pages the first stage did not see (grouped folds). ``--check`` refits and fails if the
+shipped model differs; ``--cv`` prints the 5-fold grouped cross-validated score of the model's
+blocks alone (no cleanup rules) per corpus, beside trafilatura's blocks as the script gets them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from narration.scripting import extract
+from narration.scripting.block_model import MODEL_PATH, BlockModel, smoothing_features
+from narration.scripting.forms import load_article
+from narration.scripting.line_model import Trees
+from narration.scripting.train_lines import export, labels
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+CORPORA = ("dev", "dev-modern")
+INNER_FOLDS = 3
+PARAMS: dict[str, Any] = {
+    "max_iter": 80,
+    "max_depth": 4,
+    "max_leaf_nodes": 8,
+    "learning_rate": 0.1,
+    "min_samples_leaf": 200,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+    "random_state": 0,
+}
+
+
+@dataclass
+class Page:
+    page_id: str
+    corpus: str
+    x: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    texts: list[str]
+    main_text: str
+
+
+def training_pages(exclude: Iterable[str] = ()) -> list[Page]:
+    """Every HTML dev page not in ``exclude`` (ids), as features and labels."""
+    excluded = set(exclude)
+    return [p for p in all_pages() if p.page_id not in excluded]
+
+
+@cache
+def all_pages() -> list[Page]:
+    pages = []
+    for corpus in CORPORA:
+        truth = json.loads((CORPUS / corpus / "ground-truth.json").read_text())
+        for page_id, entry in sorted(truth.items()):
+            article = load_article(CORPUS / corpus / f"{page_id}.html")
+            found = extract.model_input(article.body_html or "")
+            if found is None or not found.blocks:
+                continue
+            texts = [b.text for b in found.blocks]
+            y, weight = labels(texts, entry["articleBody"])
+            pages.append(Page(page_id, corpus, found.x, y, weight, texts, found.main_text))
+    return pages
+
+
+def _fold(page_id: str, folds: int) -> int:
+    return zlib.crc32(page_id.encode()) % folds
+
+
+def _gbm(x: np.ndarray, y: np.ndarray, weight: np.ndarray, params: dict[str, Any]) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(**params)
+    model.fit(x.astype(np.float32), y, sample_weight=weight)
+    return model
+
+
+def _stack(pages: list[Page]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.vstack([p.x for p in pages]),
+        np.concatenate([p.y for p in pages]),
+        np.concatenate([p.weight for p in pages]),
+    )
+
+
+def fit(pages: list[Page], params: dict[str, Any] | None = None) -> BlockModel:
+    """Both stages on ``pages``; the second on out-of-fold first-stage scores."""
+    params = params or PARAMS
+    first: Trees = export(_gbm(*_stack(pages), params))
+    held: dict[str, np.ndarray] = {}
+    for fold in range(INNER_FOLDS):
+        inside = [p for p in pages if _fold(p.page_id, INNER_FOLDS) != fold]
+        outside = [p for p in pages if _fold(p.page_id, INNER_FOLDS) == fold]
+        if not inside or not outside:
+            continue
+        trees = export(_gbm(*_stack(inside), params))
+        for page in outside:
+            held[page.page_id] = trees.raw(page.x)
+    x2 = np.vstack([smoothing_features(p.x, held[p.page_id]) for p in pages])
+    _, y, w = _stack(pages)
+    return BlockModel(first, export(_gbm(x2, y, w, params)))
+
+
+def _metric() -> Any:
+    path = CORPUS.parent / "tools" / "shingle_f1.py"
+    spec = importlib.util.spec_from_file_location("shingle_f1", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.score
+
+
+def cross_validate(folds: int = 5, params: dict[str, Any] | None = None) -> None:
+    """Blocks alone (no cleanup rules): in-sample and held-out, per corpus."""
+    score = _metric()
+    pages = all_pages()
+    whole = fit(pages, params)
+    held: dict[str, str] = {}
+    for fold in range(folds):
+        out = [p for p in pages if _fold(p.page_id, folds) == fold]
+        model = fit([p for p in pages if _fold(p.page_id, folds) != fold], params)
+        for page in out:
+            held[page.page_id] = _body(page, model)
+    for corpus in CORPORA:
+        truth = json.loads((CORPUS / corpus / "ground-truth.json").read_text())
+        mine = [p for p in pages if p.corpus == corpus]
+        rows = {
+            "trafilatura blocks": {p.page_id: p.main_text for p in mine},
+            "model in-sample": {p.page_id: _body(p, whole) for p in mine},
+            "model cross-val": {p.page_id: held[p.page_id] for p in mine},
+        }
+        for name, bodies in rows.items():
+            s = score(truth, {k: {"articleBody": v} for k, v in bodies.items()})
+            print(
+                f"{corpus:10} {name:20} P={s['precision']:.4f} R={s['recall']:.4f} F1={s['f1']:.4f}"
+            )
+
+
+def _body(page: Page, model: BlockModel) -> str:
+    keep = model.probabilities(page.x) >= model.threshold
+    return "\n\n".join(t for t, k in zip(page.texts, keep, strict=True) if k)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail if the shipped model differs")
+    parser.add_argument("--cv", action="store_true", help="print the cross-validated score")
+    args = parser.parse_args(argv)
+    if args.cv:
+        cross_validate()
+        return 0
+    model = fit(training_pages())
+    text = json.dumps(model.to_json(), separators=(",", ":")) + "\n"
+    if args.check:
+        same = MODEL_PATH.exists() and MODEL_PATH.read_text() == text
+        print("the shipped block model is up to date" if same else "the block model is stale")
+        return 0 if same else 1
+    MODEL_PATH.write_text(text)
+    print(f"wrote {MODEL_PATH} ({len(text)} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
