@@ -9,7 +9,7 @@ that only waits: the provider the product issue describes.
 
 - narrator: ``narrator serve`` with default settings (a real subprocess, its embedded Redis and
   worker; only the engine, the stand-in's address, an API key and a fresh audio store are set).
-  After a short warm-up narration (the worker's first task imports its modules), the seed's
+  After a short warm-up narration (each worker's first task imports its modules), the seed's
   page text is posted to ``POST /v1/narrations`` and the status polled until ``ready``. Time to
   first playable audio: from the POST until the first chunk file is in the store.
 - baseline: the gTTS package's own CLI, ``gtts-cli --file TEXT --output OUT.mp3``, run in a
@@ -226,7 +226,11 @@ def run_narrator() -> tuple[float, float]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("narrator serve did not start")
                 time.sleep(0.1)
-            warm = "Warm-up\n\nThe worker imports its modules on its first task."
+            # Enough chunks that every worker process takes some: each imports its modules
+            # on its first task, once in its life.
+            warm = "Warm-up\n\n" + "\n\n".join(
+                f"Paragraph {n}: a worker imports its modules on its first task." for n in range(8)
+            )
             _wait_ready(base, _post(base, session, warm.encode()), session)
             chunks = Path(tmp) / "audio" / "chunks"
             for stale in chunks.glob("*.wav"):
