@@ -229,7 +229,9 @@ def run_narrator() -> tuple[float, float]:
             # Enough chunks that every worker process takes some: each imports its modules
             # on its first task, once in its life.
             warm = "Warm-up\n\n" + "\n\n".join(
-                f"Paragraph {n}: a worker imports its modules on its first task." for n in range(8)
+                f"The {place} reopened on Monday, and a worker imports its modules on its first "
+                "task."
+                for place in ("harbour", "market", "station", "library", "stadium", "museum")
             )
             _wait_ready(base, _post(base, session, warm.encode()), session)
             chunks = Path(tmp) / "audio" / "chunks"
