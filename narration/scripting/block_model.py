@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import lxml.html
 import numpy as np
@@ -33,7 +33,7 @@ from lxml import etree
 
 from narration.scripting import cleanup
 from narration.scripting.blocks import BlockRole, TextBlock, normalize_space
-from narration.scripting.line_model import FUNCTION_WORDS, Trees
+from narration.scripting.line_model import FUNCTION_WORDS, TwoStageModel
 
 MODEL_PATH = Path(__file__).with_name("block_model.json")
 
@@ -410,28 +410,9 @@ def _sigmoid(raw: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class BlockModel:
-    first: Trees
-    second: Trees
-    threshold: float = 0.5
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "features": N_FEATURES,
-            "threshold": self.threshold,
-            "first": self.first.to_json(),
-            "second": self.second.to_json(),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BlockModel:
-        if data.get("features") != N_FEATURES:
-            raise ValueError("the block model was fitted on other features: run train_blocks")
-        return cls(
-            Trees.from_json(data["first"]),
-            Trees.from_json(data["second"]),
-            float(data["threshold"]),
-        )
+class BlockModel(TwoStageModel):
+    FEATURES: ClassVar[int] = N_FEATURES
+    TRAINER: ClassVar[str] = "train_blocks"
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -128,28 +128,39 @@ class Trees:
 
 
 @dataclass(frozen=True)
-class LineModel:
+class TwoStageModel:
+    """Trees that score each item, then trees that smooth the scores along the page; kept
+    as JSON that names the feature count it was fitted on, and the script that refits it."""
+
     first: Trees
     second: Trees
     threshold: float = 0.5
 
+    FEATURES: ClassVar[int] = N_FEATURES
+    TRAINER: ClassVar[str] = "train_lines"
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "features": N_FEATURES,
+            "features": self.FEATURES,
             "threshold": self.threshold,
             "first": self.first.to_json(),
             "second": self.second.to_json(),
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LineModel:
-        if data.get("features") != N_FEATURES:
-            raise ValueError("the line model was fitted on other features: run train_lines")
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        if data.get("features") != cls.FEATURES:
+            raise ValueError(f"the model was fitted on other features: run {cls.TRAINER}")
         return cls(
             Trees.from_json(data["first"]),
             Trees.from_json(data["second"]),
             float(data["threshold"]),
         )
+
+
+@dataclass(frozen=True)
+class LineModel(TwoStageModel):
+    pass
 
 
 @cache

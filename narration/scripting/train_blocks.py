@@ -30,7 +30,7 @@ from narration.scripting import extract
 from narration.scripting.block_model import MODEL_PATH, BlockModel, smoothing_features
 from narration.scripting.forms import load_article
 from narration.scripting.line_model import Trees
-from narration.scripting.train_lines import export, labels
+from narration.scripting.train_lines import export, labels, write_or_check
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 CORPORA = ("dev", "dev-modern")
@@ -166,15 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv:
         cross_validate()
         return 0
-    model = fit(training_pages())
-    text = json.dumps(model.to_json(), separators=(",", ":")) + "\n"
-    if args.check:
-        same = MODEL_PATH.exists() and MODEL_PATH.read_text() == text
-        print("the shipped block model is up to date" if same else "the block model is stale")
-        return 0 if same else 1
-    MODEL_PATH.write_text(text)
-    print(f"wrote {MODEL_PATH} ({len(text)} bytes)")
-    return 0
+    return write_or_check(fit(training_pages()), MODEL_PATH, "block", check=args.check)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from narration.scripting.line_model import (
     MODEL_PATH,
     LineModel,
     Trees,
+    TwoStageModel,
     line_features,
     smoothing_features,
 )
@@ -179,14 +180,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if the shipped model differs")
     args = parser.parse_args(argv)
-    model = fit(training_pages())
+    return write_or_check(fit(training_pages()), MODEL_PATH, "line", check=args.check)
+
+
+def write_or_check(model: TwoStageModel, path: Path, name: str, *, check: bool) -> int:
+    """Write ``model`` to ``path``; with ``check``, only say (and exit 1) when the shipped
+    file differs from it."""
     text = json.dumps(model.to_json(), separators=(",", ":")) + "\n"
-    if args.check:
-        same = MODEL_PATH.read_text() == text
-        print("the shipped line model is up to date" if same else "the line model is stale")
+    if check:
+        same = path.exists() and path.read_text() == text
+        print(f"the shipped {name} model is up to date" if same else f"the {name} model is stale")
         return 0 if same else 1
-    MODEL_PATH.write_text(text)
-    print(f"wrote {MODEL_PATH} ({len(text)} bytes)")
+    path.write_text(text)
+    print(f"wrote {path} ({len(text)} bytes)")
     return 0
 
 
