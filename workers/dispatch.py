@@ -13,11 +13,17 @@ narration asked for again, or lost work sent again, starts a new attempt while t
 one may still run, and their outcome (above all a late failure) must not touch the new one.
 
 After a send, the hash ``narrator:sent:<narration id>`` records the ``attempt`` sent and how
-many of its messages are ``waiting`` (its chunks; the stitch of a stitch-only job), in the same
-Redis as the messages; each task taking one up counts it off (:func:`note_started`). That is how
-the reconciler tells a job waiting its turn behind a long queue from a lost one: a narration
-with no record was never sent (or Redis lost the record with the messages); one whose messages
-were all taken up and that shows no progress lost its work with a worker.
+many messages it sent (``sent:<attempt>``: its chunks; the stitch of a stitch-only job), in the
+same Redis as the messages; each task taking one up counts itself in ``started:<attempt>``
+(:func:`note_started`). What is still waiting in the queue is the difference. That is how the
+reconciler tells a job waiting its turn behind a long queue from a lost one: a narration with no
+record was never sent (or Redis lost the record with the messages); one whose messages were all
+taken up and that shows no progress lost its work with a worker.
+
+The two counts are kept apart because a worker may take up a message before the sender has
+written its record (the record is written after the send, so that a sender dying in between
+costs a duplicate job, never a lost one): a single "waiting" count decremented by the tasks
+would miss those early starts and show the job waiting for ever.
 """
 
 from __future__ import annotations
@@ -99,7 +105,7 @@ class CeleryJobQueue:
             # Written after the send: losing it costs a duplicate job, never a lost one.
             key = f"{SENT_KEY}{narration_id}"
             pipe = self.redis_client.pipeline()
-            pipe.hset(key, mapping={"attempt": attempt, "waiting": len(missing) or 1})
+            pipe.hset(key, mapping={"attempt": attempt, f"sent:{attempt}": len(missing) or 1})
             pipe.expire(key, SENT_TTL_S)
             pipe.execute()
         except Exception as exc:  # kombu, redis-py and socket errors all mean the same here
@@ -108,27 +114,36 @@ class CeleryJobQueue:
     def sent(self, narration_ids: Sequence[str]) -> dict[str, Sent]:
         pipe = self.redis_client.pipeline(transaction=False)
         for narration_id in narration_ids:
-            pipe.hmget(f"{SENT_KEY}{narration_id}", ["attempt", "waiting"])
+            pipe.hgetall(f"{SENT_KEY}{narration_id}")
         records: dict[str, Sent] = {}
-        for narration_id, (attempt, waiting) in zip(narration_ids, pipe.execute(), strict=True):
-            if attempt is not None:
-                records[narration_id] = Sent(int(attempt), int(waiting or 0))
+        for narration_id, fields in zip(narration_ids, pipe.execute(), strict=True):
+            record = _record(fields)
+            if record is not None:
+                records[narration_id] = record
         return records
 
 
+def _record(fields: dict[bytes, bytes]) -> Sent | None:
+    found = {key.decode(): int(value) for key, value in fields.items()}
+    attempt = found.get("attempt")
+    if attempt is None:
+        return None  # only early starts counted: the send itself is not recorded yet
+    sent = found.get(f"sent:{attempt}", 0)
+    return Sent(attempt, max(0, sent - found.get(f"started:{attempt}", 0)))
+
+
 _NOTE_STARTED = """
-if redis.call('HGET', KEYS[1], 'attempt') == ARGV[1] then
-  local waiting = tonumber(redis.call('HGET', KEYS[1], 'waiting') or '0')
-  if waiting > 0 then redis.call('HINCRBY', KEYS[1], 'waiting', -1) end
-end
+redis.call('HINCRBY', KEYS[1], 'started:' .. ARGV[1], 1)
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
 
 
 def note_started(client: redis.Redis, narration_id: str, attempt: int | None) -> None:
-    """A task of attempt ``attempt`` took up its message: one fewer waiting in the queue.
-    Called once per message (not again on a retry); a message delivered twice counts off twice,
-    which errs towards looking for lost work sooner, never later."""
+    """A task of attempt ``attempt`` took up its message: one fewer waiting in the queue, even
+    when the sender has not recorded the send yet. Called once per message (not again on a
+    retry); a message delivered twice counts twice, which errs towards looking for lost work
+    sooner, never later."""
     if attempt is None:
         return
-    client.eval(_NOTE_STARTED, 1, f"{SENT_KEY}{narration_id}", str(attempt))
+    client.eval(_NOTE_STARTED, 1, f"{SENT_KEY}{narration_id}", str(attempt), str(SENT_TTL_S))

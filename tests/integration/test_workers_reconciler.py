@@ -11,10 +11,11 @@ from narration.article import Article
 from narration.catalog import upgrade_to_head
 from narration.catalog.db import dispose_all
 from narration.jobs import request_narration
+from narration.queue import Sent
 from narration.settings import Settings
 from narration.store import AudioStore
 from workers.celery_app import create_celery
-from workers.dispatch import CeleryJobQueue
+from workers.dispatch import SENT_KEY, CeleryJobQueue, note_started
 from workers.lifecycle import Sweeper
 
 pytestmark = pytest.mark.integration
@@ -51,4 +52,27 @@ def test_one_worker_sweeps_per_interval(sweep_settings: Settings) -> None:
     also_lost = orphan(sweep_settings, "Ferry resumes")
     assert second.once() == []  # the first holds the lock for this interval
     assert CeleryJobQueue(celery).sent([also_lost]) == {}
+    celery.close()
+
+
+def test_the_send_record_counts_tasks_that_start_before_it_is_written(
+    sweep_settings: Settings,
+) -> None:
+    # A fast worker may take up a message before the sender has written its record: those
+    # starts must still count, or the job looks as if it waits its turn for ever.
+    celery = create_celery(sweep_settings)
+    queue = CeleryJobQueue(celery)
+    client = queue.redis_client
+    note_started(client, "early", 1)
+    note_started(client, "early", 1)
+    assert queue.sent(["early"]) == {}  # not sent yet, as far as the record knows
+    client.hset(f"{SENT_KEY}early", mapping={"attempt": 1, "sent:1": 3})  # as send() writes it
+    assert queue.sent(["early"])["early"] == Sent(1, 1)
+    note_started(client, "early", 1)
+    note_started(client, "early", 1)  # a message delivered twice errs towards looking sooner
+    assert queue.sent(["early"])["early"] == Sent(1, 0)
+    note_started(client, "early", 0)  # a task of an older attempt counts nothing of the new
+    client.hset(f"{SENT_KEY}early", mapping={"attempt": 2, "sent:2": 2})
+    assert queue.sent(["early"])["early"] == Sent(2, 2)
+    assert client.ttl(f"{SENT_KEY}early") > 0
     celery.close()
