@@ -93,6 +93,17 @@ def _migrate_catalog(sender: Any = None, **_: Any) -> None:
     upgrade_to_head(settings_of(sender.app).catalog_url)
 
 
+def _load_task_modules(**_: Any) -> None:
+    """Import what the tasks use before the worker takes its first one: otherwise the first
+    task a worker runs after it starts pays 2 s of imports (numpy, SciPy, libsndfile, gTTS),
+    and a narration whose chunks are shared by several workers waits for the slowest."""
+    import soundfile  # noqa: F401 -- loaded on first use by decode_mp3
+
+    from narration import progressive, stitch, synthesis  # noqa: F401
+    from narration.engines import espeak, gtts  # noqa: F401
+    from workers import webhooks  # noqa: F401
+
+
 def _fresh_connections(**_: Any) -> None:
     # A forked pool process (``--pool prefork``) must not share the parent's database sockets.
     from narration.catalog.db import dispose_all
@@ -118,6 +129,7 @@ def connect() -> None:
     """Hook the worker signals (once per process; they look up the app they are sent for)."""
     setup_logging.connect(_setup_logging, weak=False, dispatch_uid="narrator.logging")
     worker_init.connect(_migrate_catalog, weak=False, dispatch_uid="narrator.migrate")
+    worker_init.connect(_load_task_modules, weak=False, dispatch_uid="narrator.preload")
     worker_process_init.connect(_fresh_connections, weak=False, dispatch_uid="narrator.fork")
     worker_ready.connect(_start_sweeper, weak=False, dispatch_uid="narrator.sweeper")
     worker_shutdown.connect(_stop_sweeper, weak=False, dispatch_uid="narrator.sweeper-stop")
