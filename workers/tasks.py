@@ -39,6 +39,7 @@ from narration.jobs import due_from_now
 from narration.redisconn import client_for, redis_url
 from narration.settings import Settings
 from narration.store import AudioStore
+from narration.threads import in_background
 from workers.celery_app import (
     PRIORITY,
     PUBLISH_HARD_LIMIT_S,
@@ -88,6 +89,15 @@ def _priority_of(task: Task) -> int:
     """The Redis priority the task was sent with (0 breaking news ... 9 backfill)."""
     value = (task.request.delivery_info or {}).get("priority")
     return int(value) if isinstance(value, int) else PRIORITY["normal"]
+
+
+def _run_at(task: Task, work: Callable[[], Any]) -> Any:
+    """``work()`` at the task's CPU priority: a backfill's (``low``) runs in the background
+    (:func:`narration.threads.in_background`), so the API and more urgent narrations on the same
+    machine get the cores first; anything more urgent runs here."""
+    if _priority_of(task) >= PRIORITY["low"]:
+        return in_background(work)
+    return work()
 
 
 def _rate_limiter(settings: Settings) -> Any:
@@ -232,7 +242,13 @@ def synthesize(
                 gate = _offline_gate(plan.primary.engine)
                 with gate.hold(_priority_of(self), rank=0 if index == 0 else 1):
                     started = time.monotonic()
-                    synthesize_chunk(plan, index, store, settings, rate_limiter=self.rate_limiter())
+                    limiter = self.rate_limiter()
+                    _run_at(
+                        self,
+                        lambda: synthesize_chunk(
+                            plan, index, store, settings, rate_limiter=limiter
+                        ),
+                    )
             except TransientEngineError as exc:
                 raise self.retry_engine(narration_id, index, exc) from exc
             synth_ms = round((time.monotonic() - started) * 1000)
@@ -269,7 +285,8 @@ def stitch(
     settings, store = self.settings, self.store
     plan = store.load_plan(narration_key)
     started = time.monotonic()
-    result = stitch_narration(plan, store, settings, rate_limiter=self.rate_limiter())
+    limiter = self.rate_limiter()
+    result = _run_at(self, lambda: stitch_narration(plan, store, settings, rate_limiter=limiter))
     log.info(
         "stitched %s: %d ms of audio, %d bytes, in %.1f s",
         result.audio_key,
