@@ -117,6 +117,7 @@ def create_celery(settings: Settings, *, sender_only: bool = False) -> Celery:
 
         lifecycle.connect()
         metrics.connect()
+        celery.steps["worker"].add(lifecycle.PromptFetch)
     return celery
 
 
