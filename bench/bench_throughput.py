@@ -188,6 +188,7 @@ def one_breaking(
     narration_id = submit(
         settings, store, celery, article(tag, number, 2), engine="espeak", priority="high"
     )
+    print(f"    {tag} {number}: request handled in {time.time() - asked:.3f} s", flush=True)
     started_at: float | None = None
     deadline = time.monotonic() + 120
     while True:
