@@ -1,14 +1,16 @@
 """Articles per minute with two Celery workers, and how long breaking news waits behind a
 500-article backfill.
 
-    .venv/bin/python bench/bench_throughput.py [--articles 12] [--backfill 500] [--breaking 5]
+    .venv/bin/python bench/bench_throughput.py [--articles 30] [--backfill 500] [--breaking 5]
 
 Real Redis (a leased database), PostgreSQL (a fresh database), two ``celery worker``
 processes (threads pool, the production concurrency) and the gTTS stand-in as its own process
 (``--latency 0.2 --latency-per-char 0.001``).
 
 1. Throughput, for eSpeak NG and for the gTTS stand-in: ``--articles`` distinct short articles
-   queued at once at normal priority, until every one is ready (chunks, stitch, publish).
+   queued at once at normal priority, until every one is ready (chunks, stitch, publish). Thirty
+   by default: with a dozen, the first seconds (queues filling) and the last (the final
+   stitches) were a third of the run.
    Baseline, same run: the same number of other articles of the same size narrated one after
    another in this process (``synthesize_missing`` + ``stitch_narration``, no queue).
 2. Breaking news: ``--backfill`` short eSpeak articles queued at low priority (an archive
@@ -242,7 +244,7 @@ def breaking_news(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=12)
+    parser.add_argument("--articles", type=int, default=30)
     parser.add_argument("--paragraphs", type=int, default=3)
     parser.add_argument("--backfill", type=int, default=500)
     parser.add_argument("--breaking", type=int, default=5)
