@@ -19,6 +19,7 @@ even when work in the background started them.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sys
 import threading
@@ -74,13 +75,14 @@ def thread_nice() -> int:
 
 def in_background(fn: Callable[[], R]) -> R:
     """``fn()`` run on the ``background`` pool, at its lower CPU priority; waits for it."""
-    return pool("background").submit(fn).result()
+    return pool("background").submit(contextvars.copy_context().run, fn).result()
 
 
 def map_together(kind: Kind, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """``[fn(item) for item in items]``, run at once on the ``kind`` pool, in order; the first
     exception is raised once every call has ended."""
-    futures = [pool(kind).submit(fn, item) for item in items]
+    # Each call runs in a copy of the caller's context: log lines keep the chunk they are for.
+    futures = [pool(kind).submit(contextvars.copy_context().run, fn, item) for item in items]
     errors = [f.exception() for f in futures]
     for error in errors:
         if error is not None:
