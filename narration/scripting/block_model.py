@@ -8,8 +8,8 @@ order) and decides from what a page cannot fake: the block's shape (length, sent
 function words, link text), where it sits in the markup (its tag, the landmarks and the
 class/id words of its ancestors, mapped into a few groups as data), where it sits in the page
 (position, inside the element that holds most of the page's long paragraphs, distance from the
-headline), and the votes of several extractors (trafilatura as the script calls it, trafilatura
-favouring recall, trafilatura's readability port) and of the cleanup rules. Two stages of
+headline), and the votes of two extractors (trafilatura as the script calls it, trafilatura's
+readability port) and of the cleanup rules. Two stages of
 gradient-boosted trees, as in the line model: the second smooths the first's scores along the
 page. Fitted by ``train_blocks``; ships as JSON (``block_model.json``); runs with numpy alone.
 """
@@ -96,7 +96,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _ALPHA = re.compile(r"[^\W\d_]+", re.UNICODE)
 _TERMINAL = tuple(".!?\u3002\uff01\uff1f\u2026\"'\u201d\u2019\u00bb)")
 _FURNITURE_MARK = "data-narrator-furniture"
-EXTRACTORS = ("trafilatura", "recall", "readability")
+EXTRACTORS = ("trafilatura", "readability")
 N_VOTES = len(EXTRACTORS)
 
 
@@ -214,19 +214,16 @@ def votes_of(texts: Sequence[str], outputs: Sequence[str]) -> np.ndarray:
 
 def extractor_outputs(tree: lxml.html.HtmlElement, main_text: str) -> list[str]:
     """The text each extractor of ``EXTRACTORS`` takes from ``tree`` (the first is the
-    script's own trafilatura call, passed in)."""
-    import trafilatura
+    script's own trafilatura call, passed in). A third vote, trafilatura favouring recall,
+    cost a second trafilatura run a page and did not help on held-out pages."""
     from trafilatura.readability_lxml import Document as Readability
 
-    recall = trafilatura.extract(
-        copy.deepcopy(tree), favor_recall=True, include_comments=False, include_tables=True
-    )
     try:
         summary = Readability(copy.deepcopy(tree)).summary()
         readable = lxml.html.fromstring(summary).text_content() if summary.strip() else ""
     except (etree.ParserError, ValueError, TypeError):
         readable = ""
-    return [main_text, recall or "", readable]
+    return [main_text, readable]
 
 
 # --- features ------------------------------------------------------------------------------
@@ -514,13 +511,19 @@ class PageBlocks:
     main_text: str
 
 
+# A page of fewer blocks than this is left to trafilatura and the rules: the model was fitted on
+# whole pages of news and blog sites (a tenth of them have fewer than 60 blocks), and a snippet
+# or a bare page is unlike them.
+MIN_BLOCKS = 50
+
+
 def page_blocks(
-    tree: lxml.html.HtmlElement, main_text: str, title: str | None = None
-) -> PageBlocks:
+    tree: lxml.html.HtmlElement, main_text: str, title: str | None = None, min_blocks: int = 0
+) -> PageBlocks | None:
     """The DOM blocks of ``tree`` and their features (``main_text``: what the script's own
-    trafilatura call took from the page)."""
-    outputs = extractor_outputs(tree, main_text)
+    trafilatura call took from the page); None for a page of fewer than ``min_blocks``."""
     blocks = dom_blocks(visible_copy(tree))
-    texts = [b.text for b in blocks]
-    votes = votes_of(texts, outputs)
+    if len(blocks) < min_blocks:
+        return None
+    votes = votes_of([b.text for b in blocks], extractor_outputs(tree, main_text))
     return PageBlocks(blocks, block_features(blocks, votes, title), main_text)
