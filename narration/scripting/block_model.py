@@ -8,8 +8,8 @@ order) and decides from what a page cannot fake: the block's shape (length, sent
 function words, link text), where it sits in the markup (its tag, the landmarks and the
 class/id words of its ancestors, mapped into a few groups as data), where it sits in the page
 (position, inside the element that holds most of the page's long paragraphs, distance from the
-headline), and the votes of several extractors (trafilatura as the script calls it, trafilatura
-favouring recall, trafilatura's readability port) and of the cleanup rules. Two stages of
+headline), and the votes of two extractors (trafilatura as the script calls it, trafilatura's
+readability port) and of the cleanup rules. Two stages of
 gradient-boosted trees, as in the line model: the second smooths the first's scores along the
 page. Fitted by ``train_blocks``; ships as JSON (``block_model.json``); runs with numpy alone.
 """
@@ -69,6 +69,7 @@ _PATH_TAGS = (
     "article", "main", "section", "aside", "nav", "header", "footer", "form", "figure", "li",
     "table", "blockquote", "a",
 )  # fmt: skip
+_PATH_BIT = {tag: 1 << i for i, tag in enumerate(_PATH_TAGS)}
 # Class and id words of ancestors, in semantic groups (data, not per site).
 _CLASS_GROUPS: tuple[tuple[str, str], ...] = (
     ("content", r"content|article|body|post|entry|story|text|main|prose|richtext|paragraph"),
@@ -95,7 +96,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _ALPHA = re.compile(r"[^\W\d_]+", re.UNICODE)
 _TERMINAL = tuple(".!?\u3002\uff01\uff1f\u2026\"'\u201d\u2019\u00bb)")
 _FURNITURE_MARK = "data-narrator-furniture"
-EXTRACTORS = ("trafilatura", "recall", "readability")
+EXTRACTORS = ("trafilatura", "readability")
 N_VOTES = len(EXTRACTORS)
 
 
@@ -187,61 +188,116 @@ def _shingles(tokens: list[str]) -> set[tuple[str, ...]]:
 def coverage(texts: Sequence[str], output: str) -> np.ndarray:
     """For each block, the share of its 4-word shingles in an extractor's ``output`` (a block
     of fewer than four words: whether its words appear in that order)."""
-    tokens = [w.lower() for w in _TOKEN.findall(output)]
-    found = _shingles(tokens)
-    joined = " " + " ".join(tokens) + " "
-    out = np.zeros(len(texts))
+    return votes_of(texts, [output])[:, 0]
+
+
+def votes_of(texts: Sequence[str], outputs: Sequence[str]) -> np.ndarray:
+    """``coverage`` of the blocks in each of ``outputs``: one column an output (each block's
+    words are read once)."""
+    out = np.zeros((len(texts), len(outputs)))
+    found = []
+    for output in outputs:
+        tokens = [w.lower() for w in _TOKEN.findall(output)]
+        found.append((_shingles(tokens), " " + " ".join(tokens) + " "))
     for i, text in enumerate(texts):
         ws = [w.lower() for w in _TOKEN.findall(text)]
         if len(ws) >= 4:
             own = _shingles(ws)
-            out[i] = sum(s in found for s in own) / len(own)
+            for j, (shingles, _) in enumerate(found):
+                out[i, j] = len(own & shingles) / len(own)
         elif ws:
-            out[i] = float(f" {' '.join(ws)} " in joined)
+            short = f" {' '.join(ws)} "
+            for j, (_, joined) in enumerate(found):
+                out[i, j] = float(short in joined)
     return out
 
 
 def extractor_outputs(tree: lxml.html.HtmlElement, main_text: str) -> list[str]:
     """The text each extractor of ``EXTRACTORS`` takes from ``tree`` (the first is the
-    script's own trafilatura call, passed in)."""
-    import trafilatura
+    script's own trafilatura call, passed in). A third vote, trafilatura favouring recall,
+    cost a second trafilatura run a page and did not help on held-out pages."""
     from trafilatura.readability_lxml import Document as Readability
 
-    recall = trafilatura.extract(
-        copy.deepcopy(tree), favor_recall=True, include_comments=False, include_tables=True
-    )
     try:
         summary = Readability(copy.deepcopy(tree)).summary()
         readable = lxml.html.fromstring(summary).text_content() if summary.strip() else ""
     except (etree.ParserError, ValueError, TypeError):
         readable = ""
-    return [main_text, recall or "", readable]
+    return [main_text, readable]
 
 
 # --- features ------------------------------------------------------------------------------
 
 
-def _class_groups(element: etree._Element, known: dict[etree._Element, int]) -> int:
-    """A bit mask of the class groups an element's class and id words fall in."""
-    mask = known.get(element)
-    if mask is None:
-        words = f"{element.get('class') or ''} {element.get('id') or ''}"
-        words += f" {element.get('role') or ''} {element.get('itemprop') or ''}"
-        mask = _word_groups(words)
-        if element.get(_FURNITURE_MARK):
-            mask |= 1 << len(_CLASS_PATTERNS)
-        known[element] = mask
-    return mask
+class _AncestorMarks:
+    """What a block's ancestors say (their class-word groups, their landmark tags, whether the
+    page's main element is among them), worked out once an element for the whole page: the
+    blocks of a page share most of their ancestors."""
+
+    def __init__(self) -> None:
+        self._own: dict[etree._Element, int] = {}
+        self._groups: dict[etree._Element, int] = {}
+        self._tags: dict[etree._Element, int] = {}
+        self._inside: dict[etree._Element, bool] = {}
+
+    def own_groups(self, element: etree._Element) -> int:
+        """A bit mask of the class groups an element's class and id words fall in."""
+        mask = self._own.get(element)
+        if mask is None:
+            words = f"{element.get('class') or ''} {element.get('id') or ''}"
+            words += f" {element.get('role') or ''} {element.get('itemprop') or ''}"
+            mask = _word_groups(words)
+            if element.get(_FURNITURE_MARK):
+                mask |= 1 << len(_CLASS_PATTERNS)
+            self._own[element] = mask
+        return mask
+
+    def groups(self, chain: Sequence[etree._Element], k: int) -> int:
+        """The class groups of ``chain[k]`` and everything above it."""
+        if k >= len(chain):
+            return 0
+        element = chain[k]
+        mask = self._groups.get(element)
+        if mask is None:
+            mask = self.own_groups(element) | self.groups(chain, k + 1)
+            self._groups[element] = mask
+        return mask
+
+    def path_tags(self, chain: Sequence[etree._Element], k: int) -> int:
+        """A bit mask of the landmark tags (``_PATH_TAGS``) of ``chain[k]`` and above it."""
+        if k >= len(chain):
+            return 0
+        element = chain[k]
+        mask = self._tags.get(element)
+        if mask is None:
+            mask = _PATH_BIT.get(_tag(element), 0) | self.path_tags(chain, k + 1)
+            self._tags[element] = mask
+        return mask
+
+    def inside(self, chain: Sequence[etree._Element], k: int, main: etree._Element) -> bool:
+        """Whether ``main`` is ``chain[k]`` or above it."""
+        if k >= len(chain):
+            return False
+        element = chain[k]
+        found = self._inside.get(element)
+        if found is None:
+            found = element is main or self.inside(chain, k + 1, main)
+            self._inside[element] = found
+        return found
 
 
 @lru_cache(maxsize=4096)
 def _word_groups(words: str) -> int:
     mask = 0
-    tokens = _CLASS_TOKEN.findall(_CAMEL.sub(" ", words).lower())
-    for g, pattern in enumerate(_CLASS_PATTERNS):
-        if any(pattern.search(t) for t in tokens):
-            mask |= 1 << g
+    for token in _CLASS_TOKEN.findall(_CAMEL.sub(" ", words).lower()):
+        mask |= _token_groups(token)
     return mask
+
+
+@lru_cache(maxsize=16384)
+def _token_groups(token: str) -> int:
+    """The class groups one class or id word falls in (pages share their words)."""
+    return sum(1 << g for g, pattern in enumerate(_CLASS_PATTERNS) if pattern.search(token))
 
 
 N_GROUPS = len(_CLASS_GROUPS) + 1
@@ -297,15 +353,20 @@ def block_features(
                 anchor = i
                 break
     probe = cleanup.Context(title=title or None, form="html")
-    known: dict[etree._Element, int] = {}
+    marks = _AncestorMarks()
+    rule_hits: dict[tuple[str, str, str, float], bool] = {}
     own = np.zeros((n, N_OWN))
     for i, b in enumerate(blocks):
         ws = _TOKEN.findall(b.text)
         words = _ALPHA.findall(b.text)
         nw = max(len(ws), 1)
         block = b.text_block()
-        rule_hit = any(rule(block, probe) for rule in cleanup.BLOCK_RULES)
-        probe.found_byline = None
+        # A page repeats its furniture: each distinct block is checked by the rules once.
+        key = (block.text, block.tag, block.role, block.link_density)
+        rule_hit = rule_hits.get(key)
+        if rule_hit is None:
+            rule_hit = rule_hits[key] = any(rule(block, probe) for rule in cleanup.BLOCK_RULES)
+            probe.found_byline = None
         row = [
             math.log1p(sizes[i]),
             math.log1p(len(ws)),
@@ -323,18 +384,16 @@ def block_features(
         ]
         group = _TAG_GROUP.get(b.tag, -1)
         row += [float(group == g) for g in range(len(_TAG_GROUPS))]
-        tags = {_tag(a) for a in b.ancestors[1:]}
-        row += [float(t in tags) for t in _PATH_TAGS]
-        anywhere = near = 0
-        for k, a in enumerate(b.ancestors):
-            mask = _class_groups(a, known)
-            anywhere |= mask
-            if k <= 2:
-                near |= mask
+        tags = marks.path_tags(b.ancestors, 1)
+        row += [float(tags >> t & 1) for t in range(len(_PATH_TAGS))]
+        anywhere = marks.groups(b.ancestors, 0)
+        near = 0
+        for a in b.ancestors[:3]:
+            near |= marks.own_groups(a)
         row += [float(anywhere >> g & 1) for g in range(N_GROUPS)]
         row += [float(near >> g & 1) for g in range(N_GROUPS)]
         row += list(votes[i])
-        inside = main is not None and any(a is main for a in b.ancestors)
+        inside = main is not None and marks.inside(b.ancestors, 0, main)
         row += [
             float(inside),
             float(b.depth - (main_depth + 1)) if inside else -10.0,
@@ -452,13 +511,19 @@ class PageBlocks:
     main_text: str
 
 
+# A page of fewer blocks than this is left to trafilatura and the rules: the model was fitted on
+# whole pages of news and blog sites (a tenth of them have fewer than 60 blocks), and a snippet
+# or a bare page is unlike them.
+MIN_BLOCKS = 50
+
+
 def page_blocks(
-    tree: lxml.html.HtmlElement, main_text: str, title: str | None = None
-) -> PageBlocks:
+    tree: lxml.html.HtmlElement, main_text: str, title: str | None = None, min_blocks: int = 0
+) -> PageBlocks | None:
     """The DOM blocks of ``tree`` and their features (``main_text``: what the script's own
-    trafilatura call took from the page)."""
-    outputs = extractor_outputs(tree, main_text)
+    trafilatura call took from the page); None for a page of fewer than ``min_blocks``."""
     blocks = dom_blocks(visible_copy(tree))
-    texts = [b.text for b in blocks]
-    votes = np.column_stack([coverage(texts, o) for o in outputs]) if blocks else np.zeros((0, 3))
+    if len(blocks) < min_blocks:
+        return None
+    votes = votes_of([b.text for b in blocks], extractor_outputs(tree, main_text))
     return PageBlocks(blocks, block_features(blocks, votes, title), main_text)

@@ -201,9 +201,12 @@ def _model_blocks(
     title: str | None,
     model: block_model.BlockModel,
 ) -> list[TextBlock]:
-    """The page's story blocks as the block model decides them, in document order."""
+    """The page's story blocks as the block model decides them, in document order (a page of
+    fewer than ``block_model.MIN_BLOCKS`` blocks: trafilatura's)."""
     main_text = "\n".join(b.text for b in found)
-    page = block_model.page_blocks(tree, main_text, title)
+    page = block_model.page_blocks(tree, main_text, title, min_blocks=block_model.MIN_BLOCKS)
+    if page is None:
+        return found
     keep = model.probabilities(page.x) >= model.threshold
     blocks = [b.text_block() for b, k in zip(page.blocks, keep, strict=True) if k]
     if sum(len(b.text) for b in blocks) < _MIN_KEPT * len(main_text):

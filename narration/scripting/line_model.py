@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -72,20 +72,32 @@ class Trees:
     def raw(self, x: np.ndarray) -> np.ndarray:
         # The trees were fitted on float32 features: compare as they were compared then.
         x = x.astype(np.float32).astype(np.float64)
-        rows = np.arange(x.shape[0])
+        feature, threshold, left, right, value, start = self._flat
+        # All trees walk all rows at once, a level a step; a leaf leads to itself.
+        node = np.repeat(start[:, None], x.shape[0], axis=1)
+        rows = np.arange(x.shape[0])[None, :]
+        for _ in range(self.depth):
+            go_left = x[rows, feature[node]] <= threshold[node]
+            node = np.where(go_left, left[node], right[node])
+        leaves = value[node]
         total = np.zeros(x.shape[0])
-        for t in range(self.feature.shape[0]):
-            node = np.zeros(x.shape[0], dtype=np.int64)
-            feature, threshold = self.feature[t], self.threshold[t]
-            for _ in range(self.depth):
-                f = feature[node]
-                leaf = f < 0
-                go_left = x[rows, np.where(leaf, 0, f)] <= threshold[node]
-                node = np.where(
-                    leaf, node, np.where(go_left, self.left[t][node], self.right[t][node])
-                )
-            total += self.value[t][node]
+        for t in range(leaves.shape[0]):  # summed tree by tree
+            total += leaves[t]
         return self.bias + self.rate * total
+
+    @cached_property
+    def _flat(self) -> tuple[np.ndarray, ...]:
+        """The trees' nodes in one table (tree t's node k at ``t * width + k``), each leaf a
+        node whose both children are itself and whose test any number passes."""
+        trees, width = self.feature.shape
+        start = np.arange(trees, dtype=np.int64) * width
+        leaf = (self.feature < 0).ravel()
+        here = np.arange(trees * width, dtype=np.int64)
+        feature = np.where(leaf, 0, self.feature.ravel())
+        threshold = np.where(leaf, np.inf, self.threshold.ravel())
+        left = np.where(leaf, here, (self.left + start[:, None]).ravel())
+        right = np.where(leaf, here, (self.right + start[:, None]).ravel())
+        return feature, threshold, left, right, self.value.ravel(), start
 
     def to_json(self) -> dict[str, Any]:
         return {

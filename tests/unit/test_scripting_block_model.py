@@ -61,10 +61,50 @@ def test_coverage_is_the_share_of_a_blocks_shingles_in_an_output() -> None:
     assert votes.tolist() == [0.5, 1.0, 0.0]
 
 
-def test_no_model_is_shipped_so_pages_are_read_by_trafilatura_and_the_rules() -> None:
-    # The block model did not beat the rules on held-out pages of both corpora
-    # (docs/script-models.md): it is fitted by the bench, not shipped.
-    assert block_model.shipped_model() is None
+SECTIONS = [
+    "Home", "World", "Business", "Sport", "Culture", "Science", "Travel", "Opinion", "Video",
+    "Podcasts", "Weather", "Health", "Education", "Technology", "Climate", "Money", "Cars",
+    "Food", "Books", "Music", "Film", "Television", "Games", "Style", "Puzzles",
+]  # fmt: skip
+TEASERS = [
+    f"{topic}: what the new rules mean for you"
+    for topic in ("Rents", "Buses", "Schools", "Parking", "Bins", "Parks", "Taxes", "Water")
+]
+
+
+def _whole_page() -> str:
+    """A page the size of a real one: a long menu, the story, teasers and a long footer."""
+    menu = "".join(f'<li><a href="/{m.lower()}">{m}</a></li>' for m in SECTIONS)
+    story = "".join(f"<p>{p}</p>" for p in STORY)
+    teasers = "".join(f'<li><a href="/t{i}">{t}</a></li>' for i, t in enumerate(TEASERS))
+    footer = "".join(f'<li><a href="/f/{m.lower()}">{m}</a></li>' for m in [*SECTIONS, *FOOTER])
+    return (
+        "<html><head><title>Council turns old tram depot into a library</title></head><body>"
+        f'<nav class="site-nav"><ul>{menu}</ul></nav>'
+        '<main><article class="story"><h1>Council turns old tram depot into a library</h1>'
+        f'<div class="story-body">{story}</div></article>'
+        f'<aside class="related"><h2>More from the city</h2><ul>{teasers}</ul></aside></main>'
+        f'<footer class="site-footer"><ul>{footer}</ul></footer></body></html>'
+    )
+
+
+def test_the_shipped_model_reads_a_whole_page_and_lists_what_it_drops() -> None:
+    assert block_model.shipped_model() is not None
+    html = _whole_page()
+    assert len(block_model.dom_blocks(block_model.visible_copy(lxml.html.fromstring(html)))) >= (
+        block_model.MIN_BLOCKS
+    )
+    script = build_script(parse_article(html.encode(), content_type="text/html"), source="t")
+    assert script.paragraphs == STORY
+    skipped = " ".join(s.text for s in script.skipped)
+    assert "Podcasts" in skipped and TEASERS[0] in skipped
+
+
+def test_a_page_of_few_blocks_is_left_to_trafilatura_and_the_rules() -> None:
+    # The model was fitted on whole pages; a snippet of a page is unlike them.
+    page = lxml.html.fromstring(_page())
+    assert len(block_model.dom_blocks(block_model.visible_copy(page))) < block_model.MIN_BLOCKS
+    assert block_model.page_blocks(page, "", min_blocks=block_model.MIN_BLOCKS) is None
     script = build_script(parse_article(_page().encode(), content_type="text/html"), source="t")
     assert script.paragraphs == STORY
 
@@ -85,6 +125,6 @@ def test_a_fitted_model_reads_the_page_and_survives_a_round_trip_through_json() 
     again = block_model.BlockModel.from_json(json.loads(json.dumps(model.to_json())))
     assert np.allclose(model.probabilities(x), again.probabilities(x), atol=1e-5)
     assert isinstance(again.first, Trees)
-    page = parse_article(_page().encode(), content_type="text/html")
+    page = parse_article(_whole_page().encode(), content_type="text/html")
     with block_model.using(model):
         build_script(page, source="t")  # the model's path through extraction runs
