@@ -24,6 +24,11 @@ The two counts are kept apart because a worker may take up a message before the 
 written its record (the record is written after the send, so that a sender dying in between
 costs a duplicate job, never a lost one): a single "waiting" count decremented by the tasks
 would miss those early starts and show the job waiting for ever.
+
+A start that cannot be counted (Redis went away as the task began, or died within a second of
+the count, before its append-only file had it) leaves the difference too high for ever; so what
+is reported waiting is capped by the messages the queue's lists hold. Once the queue has drained
+below the count, the job is seen for what it is: lost.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from celery.canvas import Signature
 
 from narration.queue import QueueUnavailable, Sent
 from narration.redisconn import client_for
-from workers.celery_app import PRIORITY, WEB_REDIS_CONNECT_TIMEOUT_S
+from workers.celery_app import PRIORITY, WEB_REDIS_CONNECT_TIMEOUT_S, queue_keys
 
 SENT_KEY = "narrator:sent:"
 SENT_TTL_S = 14 * 24 * 3600
@@ -112,24 +117,32 @@ class CeleryJobQueue:
             raise QueueUnavailable("the job queue is unreachable") from exc
 
     def sent(self, narration_ids: Sequence[str]) -> dict[str, Sent]:
+        keys = queue_keys()
         pipe = self.redis_client.pipeline(transaction=False)
+        for key in keys:
+            pipe.llen(key)
         for narration_id in narration_ids:
             pipe.hgetall(f"{SENT_KEY}{narration_id}")
+        replies = pipe.execute()
+        in_queue = sum(replies[: len(keys)])
         records: dict[str, Sent] = {}
-        for narration_id, fields in zip(narration_ids, pipe.execute(), strict=True):
-            record = _record(fields)
+        for narration_id, fields in zip(narration_ids, replies[len(keys) :], strict=True):
+            record = _record(fields, in_queue)
             if record is not None:
                 records[narration_id] = record
         return records
 
 
-def _record(fields: dict[bytes, bytes]) -> Sent | None:
+def _record(fields: dict[bytes, bytes], in_queue: int) -> Sent | None:
     found = {key.decode(): int(value) for key, value in fields.items()}
     attempt = found.get("attempt")
     if attempt is None:
         return None  # only early starts counted: the send itself is not recorded yet
-    sent = found.get(f"sent:{attempt}", 0)
-    return Sent(attempt, max(0, sent - found.get(f"started:{attempt}", 0)))
+    counted = found.get(f"sent:{attempt}", 0) - found.get(f"started:{attempt}", 0)
+    # The count can only err high: a start counted while Redis was away, or written in the
+    # last second before it died (the append-only file syncs once a second), is lost. No more
+    # can be waiting than the queue holds, so an empty queue frees a job a lost count held.
+    return Sent(attempt, max(0, min(counted, in_queue)))
 
 
 _NOTE_STARTED = """

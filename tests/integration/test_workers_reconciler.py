@@ -14,7 +14,7 @@ from narration.jobs import request_narration
 from narration.queue import Sent
 from narration.settings import Settings
 from narration.store import AudioStore
-from workers.celery_app import create_celery
+from workers.celery_app import QUEUE, create_celery
 from workers.dispatch import SENT_KEY, CeleryJobQueue, note_started
 from workers.lifecycle import Sweeper
 
@@ -63,6 +63,7 @@ def test_the_send_record_counts_tasks_that_start_before_it_is_written(
     celery = create_celery(sweep_settings)
     queue = CeleryJobQueue(celery)
     client = queue.redis_client
+    client.rpush(f"{QUEUE}:3", *["a message"] * 3)  # the job's messages, waiting in the queue
     note_started(client, "early", 1)
     note_started(client, "early", 1)
     assert queue.sent(["early"]) == {}  # not sent yet, as far as the record knows
@@ -75,4 +76,35 @@ def test_the_send_record_counts_tasks_that_start_before_it_is_written(
     client.hset(f"{SENT_KEY}early", mapping={"attempt": 2, "sent:2": 2})
     assert queue.sent(["early"])["early"] == Sent(2, 2)
     assert client.ttl(f"{SENT_KEY}early") > 0
+    celery.close()
+
+
+def test_a_start_the_record_missed_does_not_hold_the_job_once_the_queue_is_empty(
+    sweep_settings: Settings,
+) -> None:
+    # Redis went away as a task began: its start was never counted, and the record shows one
+    # message waiting when none is. The queue's lists say how many can be waiting at most.
+    celery = create_celery(sweep_settings)
+    queue = CeleryJobQueue(celery)
+    client = queue.redis_client
+    client.hset(f"{SENT_KEY}lost", mapping={"attempt": 1, "sent:1": 3})
+    note_started(client, "lost", 1)
+    assert queue.sent(["lost"])["lost"] == Sent(1, 0)  # nothing in the queue: nothing waits
+    client.rpush(f"{QUEUE}:9", "another narration's message")
+    assert queue.sent(["lost"])["lost"] == Sent(1, 1)  # at most as many as the queue holds
+    client.rpush(QUEUE, "a breaking story's message", "and another")
+    assert queue.sent(["lost"])["lost"] == Sent(1, 2)
+    celery.close()
+
+
+def test_the_sweeper_sends_again_a_job_whose_record_lost_a_start(
+    sweep_settings: Settings,
+) -> None:
+    celery = create_celery(sweep_settings)
+    queue = CeleryJobQueue(celery)
+    lost = orphan(sweep_settings, "Bridge reopens")
+    # As if sent with one chunk whose start Redis never recorded, its message long taken up.
+    queue.redis_client.hset(f"{SENT_KEY}{lost}", mapping={"attempt": 1, "sent:1": 1})
+    assert Sweeper(celery).once() == [lost]
+    assert queue.sent([lost])[lost].attempt == 2
     celery.close()
