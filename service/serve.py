@@ -208,7 +208,9 @@ def worker_command(concurrency: int, number: int = 0) -> list[str]:
         "--pool", "threads",
         "--concurrency", str(concurrency),
         "--prefetch-multiplier", "1",
-        "--without-gossip", "--without-mingle",
+        # No heartbeat: while Redis is away its publish retries inside the worker's event loop,
+        # once a second for as long as the outage lasts, and the loop does nothing else.
+        "--without-heartbeat", "--without-gossip", "--without-mingle",
         "--loglevel", "INFO",
         "--hostname", f"serve-{os.getpid()}-{number}@%h",
     ]  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from service.serve import worker_command
 from tests.conftest import unavailable
 from tests.integration.nginx_conf import REPO, write_nginx_conf
 
@@ -44,6 +45,9 @@ def test_compose_file_is_valid_and_has_the_production_services() -> None:
     assert "gunicorn" in services["api"]["command"]
     assert "service.wsgi:app" in services["api"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "--app", "workers.main", "worker"]
+    # The heartbeat would block the worker's event loop for as long as Redis is away.
+    assert "--without-heartbeat" in services["worker"]["command"]
+    assert "--without-heartbeat" in worker_command(1)
     assert services["api"]["image"] == services["worker"]["image"]
     assert services["api"]["environment"]["NARRATOR_API_KEYS"] == "k1"
 

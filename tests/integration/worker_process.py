@@ -124,6 +124,7 @@ def celery_worker(
         str(concurrency),
         "--loglevel",
         "INFO",
+        "--without-heartbeat",
         "--without-gossip",
         "--without-mingle",
         "-n",
