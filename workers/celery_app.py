@@ -87,6 +87,10 @@ def configure(celery: Celery, settings: Settings) -> None:
         worker_concurrency=settings.worker_concurrency,
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        # After a reconnect Celery lowers the prefetch count by the tasks still running and
+        # raises it again as messages are acknowledged; behind a Redis restart that left
+        # messages unacknowledgeable, a worker was seen idle for minutes with work queued.
+        worker_enable_prefetch_count_reduction=False,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
