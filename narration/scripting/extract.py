@@ -28,6 +28,7 @@ from narration.scripting import block_model
 from narration.scripting.blocks import BlockRole, TextBlock, normalize_space, text_blocks
 from narration.scripting.discarded import discarded_blocks, mark_furniture
 from narration.scripting.embeds import quote_posts
+from narration.scripting.streamed import place_streamed_parts
 
 # Elements of a CMS body that are never part of the story read aloud.
 _FRAGMENT_DROP = (
@@ -36,6 +37,7 @@ _FRAGMENT_DROP = (
 )  # fmt: skip
 _WHOLE_PAGE = re.compile(r"<(?:html|head|body)[\s>]", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_DOCUMENT_END = re.compile(r"</(?:body|html)\s*>", re.I)
 # A <br> becomes this separator: source newlines inside a paragraph are only spaces.
 _BREAK = "\u2029"
 _FRAGMENT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd"}
@@ -151,10 +153,14 @@ _TAG = re.compile(r"</?(?:p|br|div|h[1-6]|li)\b", re.I)
 def _parse(page: str) -> lxml.html.HtmlElement:
     # lxml refuses a str that still declares its byte encoding; it is decoded already.
     page = _XML_DECLARATION.sub("", page, count=1)
+    # libxml2 drops what follows an early </html> (a tag manager's snippet may close the
+    # document before the story); the parser closes both at the end of the input anyway.
+    page = _DOCUMENT_END.sub("", page)
     try:
         tree = lxml.html.fromstring(page)
     except (etree.ParserError, ValueError) as exc:
         raise UnreadableArticle("no readable text in the page") from exc
+    place_streamed_parts(tree, page)  # before the comments that delimit them go
     # trafilatura drops a comment with its tail text: "When <!-- -->President" would lose
     # "President" and everything after it in the paragraph. Strip comments, keep tails.
     etree.strip_tags(tree, etree.Comment)
