@@ -139,9 +139,10 @@ def _record(fields: dict[bytes, bytes], in_queue: int) -> Sent | None:
     if attempt is None:
         return None  # only early starts counted: the send itself is not recorded yet
     counted = found.get(f"sent:{attempt}", 0) - found.get(f"started:{attempt}", 0)
-    # The count can only err high: a start counted while Redis was away, or written in the
-    # last second before it died (the append-only file syncs once a second), is lost. No more
-    # can be waiting than the queue holds, so an empty queue frees a job a lost count held.
+    # The count can only err high: a start that could not be counted while Redis was away, or
+    # was counted in the last second before it died (the append-only file syncs once a
+    # second), is lost. No more can be waiting than the queue holds, so an empty queue frees a
+    # job a lost count held.
     return Sent(attempt, max(0, min(counted, in_queue)))
 
 
