@@ -46,6 +46,7 @@ ABOUT = "about-the-publisher boilerplate"
 LINKS = "links to other pages"
 AUTHOR_BIO = "author biography"
 OUTSIDE_STORY = "page furniture (outside the story)"
+PLACEHOLDER = "placeholder text (lorem ipsum)"
 
 _EMAIL = re.compile(
     r"\[?\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\[?email(?:\s|&#160;|\u00a0)*protected\]?)\s*\]?",
@@ -115,6 +116,8 @@ _UI_MESSAGE = re.compile(
     r"|print (?:this )?(?:page|article|story)$)",
     re.I,
 )
+# A template's filler, left in a page's hidden tabs or unused slots: never part of a story.
+_PLACEHOLDER = re.compile(r"^\W*lorem ipsum\b", re.I)
 _PROMO = re.compile(
     r"(?:click here|if you (?:enjoyed|liked|value) this"
     r"|follow .{1,60} on (?:facebook|twitter|instagram|youtube|linkedin|tiktok)"
@@ -388,6 +391,10 @@ def ui_message(block: TextBlock, ctx: Context) -> str | None:
     return UI_MESSAGE if len(block.text) < 120 and _UI_MESSAGE.match(block.text) else None
 
 
+def placeholder(block: TextBlock, ctx: Context) -> str | None:
+    return PLACEHOLDER if _PLACEHOLDER.match(block.text) else None
+
+
 def promo(block: TextBlock, ctx: Context) -> str | None:
     return PROMO if len(block.text) < 400 and _PROMO.search(block.text) else None
 
@@ -423,6 +430,7 @@ def links(block: TextBlock, ctx: Context) -> str | None:
 
 BLOCK_RULES: tuple[Rule, ...] = (
     no_words,
+    placeholder,
     title_repeat,
     breadcrumb,
     toolbar,
@@ -497,13 +505,15 @@ def rule_reasons(blocks: list[TextBlock], ctx: Context) -> tuple[list[str | None
     ends (after a sign-off byline every block is ``AFTER_SIGNOFF``)."""
     reasons: list[str | None] = [None] * len(blocks)
     kept: list[TextBlock] = []
-    repeats = _repeated(blocks)
+    repeats, keys = _repeated(blocks)
+    heard: set[str] = set()
     in_about = False
     for index, block in enumerate(blocks):
         if block.role == "heading":
             in_about = bool(_ABOUT.match(block.text)) and kept != []
         reason = (
             repeats.get(index)
+            or (PULL_QUOTE if _is_pull_quote(block, keys[index], heard) else None)
             or (ABOUT if in_about else None)
             or next((r for rule in BLOCK_RULES if (r := rule(block, ctx))), None)
             or (None if block.story else OUTSIDE_STORY)
@@ -521,6 +531,7 @@ def rule_reasons(blocks: list[TextBlock], ctx: Context) -> tuple[list[str | None
         reasons[index] = reason
         if not reason:
             kept.append(block)
+            heard.add(keys[index])
     _keep_linked_prose(blocks, reasons)
     return reasons, len(blocks)
 
@@ -541,7 +552,8 @@ def _names_an_item(index: int, blocks: list[TextBlock]) -> bool:
 def _keep_linked_prose(blocks: list[TextBlock], reasons: list[str | None]) -> None:
     """Paragraphs that are mostly link text between paragraphs of the story are the story too:
     the items of a deal round-up, a note with its links. A run of them is kept when story
-    paragraphs stand on both sides of it."""
+    paragraphs stand on both sides of it; a linked heading, when the story stands above it
+    and its paragraph below."""
     index = 0
     while index < len(blocks):
         if reasons[index] != LINKS or blocks[index].tag != "p":
@@ -555,6 +567,16 @@ def _keep_linked_prose(blocks: list[TextBlock], reasons: list[str | None]) -> No
                 if len(_words(blocks[inner].text)) >= 3:
                     reasons[inner] = None
         index = end
+    # A linked heading inside the story, right above a paragraph of it, names the next item of
+    # a round-up ("1. Canon EOS R6 Mark II", linked to the shop), as an unlinked one would.
+    for index, block in enumerate(blocks):
+        if (
+            reasons[index] == LINKS
+            and block.role == "heading"
+            and _story_paragraph(blocks, reasons, index + 1)
+            and any(_story_paragraph(blocks, reasons, i) for i in range(max(index - 3, 0), index))
+        ):
+            reasons[index] = None
 
 
 def _story_paragraph(blocks: list[TextBlock], reasons: list[str | None], index: int) -> bool:
@@ -609,13 +631,11 @@ def _is_closing(index: int, blocks: list[TextBlock]) -> bool:
     return before > 0.5 * sum(len(b.text) for b in blocks)
 
 
-def _repeated(blocks: list[TextBlock]) -> dict[int, str]:
+def _repeated(blocks: list[TextBlock]) -> tuple[dict[int, str], list[str]]:
     """A paragraph printed twice in a row is a caption (shown under the photo and in the
-    viewer): every copy goes. A later repeat of an earlier paragraph is a pull quote: the
-    repeat goes. Stories never say a paragraph twice."""
+    viewer): every copy goes. Also each block's key for ``_is_pull_quote`` ("" for a table
+    row: rows repeat by nature, a header row per table; they are not captions)."""
     reasons: dict[int, str] = {}
-    seen: set[str] = set()
-    # Table rows repeat by nature (a header row per table); they are not captions.
     keys = [text_key(b.text) if b.tag not in ("row", "cell") else "" for b in blocks]
     for index, key in enumerate(keys):
         if len(key.split()) < 4:
@@ -624,11 +644,15 @@ def _repeated(blocks: list[TextBlock]) -> dict[int, str]:
             index > 0 and keys[index - 1] == key
         ):
             reasons[index] = REPEATED
-        elif key in seen and blocks[index].tag != "li" and len(key.split()) >= 6:
-            # List items repeat by nature ("Portion: 1 green, 1 red" under every recipe).
-            reasons[index] = PULL_QUOTE
-        seen.add(key)
-    return reasons
+    return reasons, keys
+
+
+def _is_pull_quote(block: TextBlock, key: str, heard: set[str]) -> bool:
+    """A later repeat of a paragraph the listener has already heard is a pull quote: stories
+    never say a paragraph twice. A repeat of what was not read (a table of contents' link, a
+    teaser) is the story's own heading or paragraph, and stays. List items repeat by nature
+    ("Portion: 1 green, 1 red" under every recipe)."""
+    return key in heard and block.tag != "li" and len(key.split()) >= 6
 
 
 def _strip_emails(block: TextBlock, skipped: list[Skipped]) -> TextBlock:

@@ -3,7 +3,7 @@ article-extraction benchmark's metric; the seed article through the same command
 shipped line and block models against what their training scripts produce.
 
 The floors sit a little below the figures measured on these pages (see docs/script-models.md:
-dev F1 0.988, precision 0.985; dev-modern F1 0.956, precision 0.953; dev-text F1 0.930) so that
+dev F1 0.991, precision 0.989; dev-modern F1 0.960, precision 0.956; dev-text F1 0.930) so that
 a regression fails here. They are in-sample figures (the block and line models were fitted on
 these pages): the cross-validated ones in ``bench/script_extraction.py`` are what unseen pages
 get.
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 F1_FLOOR = 0.983
 PRECISION_FLOOR = 0.98
 # corpus: (F1 floor, precision floor)
-OTHER_FLOORS = {"dev-modern": (0.95, 0.945), "dev-text": (0.925, 0.905)}
+OTHER_FLOORS = {"dev-modern": (0.955, 0.95), "dev-text": (0.925, 0.905)}
 
 
 def _narrator() -> list[str]:

@@ -170,6 +170,30 @@ def test_later_repeat_is_a_pull_quote() -> None:
     ]
 
 
+def test_a_heading_that_repeats_a_table_of_contents_link_is_kept() -> None:
+    # The contents box links to the story's headings: those links are not read, so the
+    # heading they point to is heard for the first time where it stands.
+    heading = "What problem does version control solve for a team?"
+    blocks = [
+        TextBlock(STORY),
+        TextBlock(heading, tag="li", link_density=1.0),
+        TextBlock("Git vs other version control systems", tag="li", link_density=1.0),
+        TextBlock(heading, role="heading", tag="h2"),
+        TextBlock(STORY + " Every change is kept."),
+    ]
+    cleaned = cleanup.clean(blocks, cleanup.Context(form="html"))
+    assert [b.text for b in cleaned.blocks] == [STORY, heading, STORY + " Every change is kept."]
+    assert [s.reason for s in cleaned.skipped] == [cleanup.LINKS, cleanup.LINKS]
+
+
+def test_placeholder_text_is_never_read() -> None:
+    filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor."
+    assert reasons(filler) == [cleanup.PLACEHOLDER]
+    assert reasons("Lorem Ipsum, the filler text, dates back to Cicero, a scholar found.") == [
+        cleanup.PLACEHOLDER
+    ]
+
+
 def test_repeated_table_header_rows_are_kept() -> None:
     rows = [TextBlock("Pos Player Plays % Stats", tag="row") for _ in range(2)]
     assert cleanup.clean(rows, cleanup.Context()).skipped == []
@@ -260,6 +284,20 @@ def test_linked_paragraphs_between_story_paragraphs_are_the_story() -> None:
     # the same links after the story are a list of other pages
     trailing = cleanup.clean([TextBlock(STORY), deal, note], cleanup.Context(form="html"))
     assert [s.reason for s in trailing.skipped] == [cleanup.LINKS, cleanup.LINKS]
+
+
+def test_a_linked_item_heading_inside_the_story_is_kept() -> None:
+    # A round-up links each item's name to the shop; the name still introduces its paragraph.
+    item = TextBlock("1. Canon EOS R6 Mark II", role="heading", tag="h3", link_density=1.0)
+    body = TextBlock(STORY + " Its autofocus tracks birds in flight without trouble.")
+    blocks = [TextBlock(STORY), item, body]
+    assert cleanup.clean(blocks, cleanup.Context(form="html")).blocks == blocks
+    # a linked heading after the story, with nothing of the story under it, is a teaser
+    teaser = TextBlock(
+        "More reviews from our camera desk", role="heading", tag="h3", link_density=1.0
+    )
+    trailing = cleanup.clean([TextBlock(STORY), body, teaser], cleanup.Context(form="html"))
+    assert [s.reason for s in trailing.skipped] == [cleanup.LINKS]
 
 
 def test_read_also_box_between_story_paragraphs_is_still_dropped() -> None:
