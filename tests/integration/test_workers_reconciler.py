@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from celery import Celery
 
 from narration.article import Article
 from narration.catalog import upgrade_to_head
@@ -36,6 +37,13 @@ def sweep_settings(leased_redis_db: str, tmp_path: Path) -> Iterator[Settings]:
     dispose_all()
 
 
+@pytest.fixture
+def celery(sweep_settings: Settings) -> Iterator[Celery]:
+    app = create_celery(sweep_settings)
+    yield app
+    app.close()
+
+
 def orphan(settings: Settings, title: str) -> str:
     """A narration row whose job was never sent (the API died in between)."""
     article = Article(form="text", body_text=f"{title}\n\nThe harbour bridge reopened today.\n")
@@ -43,8 +51,7 @@ def orphan(settings: Settings, title: str) -> str:
     return request_narration(settings, store, article, source="test").narration.id
 
 
-def test_one_worker_sweeps_per_interval(sweep_settings: Settings) -> None:
-    celery = create_celery(sweep_settings)
+def test_one_worker_sweeps_per_interval(sweep_settings: Settings, celery: Celery) -> None:
     first, second = Sweeper(celery), Sweeper(celery)
     lost = orphan(sweep_settings, "Bridge reopens")
     assert first.once() == [lost]
@@ -52,15 +59,11 @@ def test_one_worker_sweeps_per_interval(sweep_settings: Settings) -> None:
     also_lost = orphan(sweep_settings, "Ferry resumes")
     assert second.once() == []  # the first holds the lock for this interval
     assert CeleryJobQueue(celery).sent([also_lost]) == {}
-    celery.close()
 
 
-def test_the_send_record_counts_tasks_that_start_before_it_is_written(
-    sweep_settings: Settings,
-) -> None:
+def test_the_send_record_counts_tasks_that_start_before_it_is_written(celery: Celery) -> None:
     # A fast worker may take up a message before the sender has written its record: those
     # starts must still count, or the job looks as if it waits its turn for ever.
-    celery = create_celery(sweep_settings)
     queue = CeleryJobQueue(celery)
     client = queue.redis_client
     client.rpush(f"{QUEUE}:3", *["a message"] * 3)  # the job's messages, waiting in the queue
@@ -76,15 +79,13 @@ def test_the_send_record_counts_tasks_that_start_before_it_is_written(
     client.hset(f"{SENT_KEY}early", mapping={"attempt": 2, "sent:2": 2})
     assert queue.sent(["early"])["early"] == Sent(2, 2)
     assert client.ttl(f"{SENT_KEY}early") > 0
-    celery.close()
 
 
 def test_a_start_the_record_missed_does_not_hold_the_job_once_the_queue_is_empty(
-    sweep_settings: Settings,
+    celery: Celery,
 ) -> None:
     # Redis went away as a task began: its start was never counted, and the record shows one
     # message waiting when none is. The queue's lists say how many can be waiting at most.
-    celery = create_celery(sweep_settings)
     queue = CeleryJobQueue(celery)
     client = queue.redis_client
     client.hset(f"{SENT_KEY}lost", mapping={"attempt": 1, "sent:1": 3})
@@ -94,17 +95,14 @@ def test_a_start_the_record_missed_does_not_hold_the_job_once_the_queue_is_empty
     assert queue.sent(["lost"])["lost"] == Sent(1, 1)  # at most as many as the queue holds
     client.rpush(QUEUE, "a breaking story's message", "and another")
     assert queue.sent(["lost"])["lost"] == Sent(1, 2)
-    celery.close()
 
 
 def test_the_sweeper_sends_again_a_job_whose_record_lost_a_start(
-    sweep_settings: Settings,
+    sweep_settings: Settings, celery: Celery
 ) -> None:
-    celery = create_celery(sweep_settings)
     queue = CeleryJobQueue(celery)
     lost = orphan(sweep_settings, "Bridge reopens")
     # As if sent with one chunk whose start Redis never recorded, its message long taken up.
     queue.redis_client.hset(f"{SENT_KEY}{lost}", mapping={"attempt": 1, "sent:1": 1})
     assert Sweeper(celery).once() == [lost]
     assert queue.sent([lost])[lost].attempt == 2
-    celery.close()
