@@ -11,7 +11,9 @@ class/id words of its ancestors, mapped into a few groups as data), where it sit
 headline), and the votes of two extractors (trafilatura as the script calls it, trafilatura's
 readability port) and of the cleanup rules. Two stages of
 gradient-boosted trees, as in the line model: the second smooths the first's scores along the
-page. Fitted by ``train_blocks``; ships as JSON (``block_model.json``); runs with numpy alone.
+page; four such members (fitted on every dev page and on three overlapping two-thirds of them)
+are averaged. Blocks in a readers' comment thread are never kept. Fitted by ``train_blocks``;
+ships as JSON (``block_model.json``); runs with numpy alone.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import lxml.html
 import numpy as np
@@ -77,7 +79,7 @@ _CLASS_GROUPS: tuple[tuple[str, str], ...] = (
     ("footer", r"footer|copyright|colophon"),
     ("header", r"header|masthead|topbar|banner"),
     ("sidebar", r"sidebar|widget|aside|rail"),
-    ("related", r"related|recommend|popular|trending|teaser|readmore|more|card|list|feed"),
+    ("related", r"related|recommend|popular|trending|teaser|readmore|^cards$|^feeds?$"),
     ("comment", r"comment|disqus|reply|replies|discussion"),
     ("share", r"share|social|follow|sharing"),
     ("ad", r"^ad$|^ads$|advert|sponsor|dfp|gpt|outbrain|taboola"),
@@ -469,7 +471,9 @@ def _sigmoid(raw: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class BlockModel(TwoStageModel):
+class BlockTrees(TwoStageModel):
+    """One member of the block model: two stages of trees."""
+
     FEATURES: ClassVar[int] = N_FEATURES
     TRAINER: ClassVar[str] = "train_blocks"
 
@@ -478,6 +482,36 @@ class BlockModel(TwoStageModel):
             return np.zeros(0)
         first = self.first.raw(x)
         return _sigmoid(self.second.raw(smoothing_features(x, first)))
+
+
+@dataclass(frozen=True)
+class BlockModel:
+    """Members fitted on the whole training set and on overlapping parts of it; a block's
+    probability is their mean. One model's verdict on a kind of block it saw on few pages (the
+    items of a round-up, a teaser under the story) flips as pages are added or taken away;
+    the mean of models that saw different pages is steadier on pages none of them saw."""
+
+    members: tuple[BlockTrees, ...]
+    threshold: float = 0.5
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0)
+        return np.asarray(np.mean([m.probabilities(x) for m in self.members], axis=0))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": N_FEATURES,
+            "threshold": self.threshold,
+            "members": [m.to_json() for m in self.members],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BlockModel:
+        if data.get("features") != N_FEATURES or "members" not in data:
+            raise ValueError("the model was fitted on other features: run train_blocks")
+        members = tuple(BlockTrees.from_json(m) for m in data["members"])
+        return cls(members, float(data["threshold"]))
 
 
 @cache
@@ -509,6 +543,16 @@ class PageBlocks:
     blocks: list[DomBlock]
     x: np.ndarray
     main_text: str
+
+    def in_comment_thread(self) -> np.ndarray:
+        """Which blocks sit in a readers' comment thread (marked by
+        ``discarded.mark_furniture``). They are never the story, however much they read like
+        it; the model still sees them, as the prose-like text that is not the story."""
+        return np.array([any(_in_thread(e) for e in b.ancestors) for b in self.blocks], bool)
+
+
+def _in_thread(element: etree._Element) -> bool:
+    return element.get(_FURNITURE_MARK) == "comments"
 
 
 # A page of fewer blocks than this is left to trafilatura and the rules: the model was fitted on

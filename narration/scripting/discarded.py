@@ -111,8 +111,20 @@ _FURNITURE = re.compile(
     r"|social-(?:share|links|icons|buttons|follow))(?:$|[^a-z]))"
     r"|(?P<cookie>cookie|consent|gdpr)"
     r"|(?P<newsletter>newsletter|signup|sign-up)"
+    # A readers' comment thread, named as one whole class or id word: "comments-area",
+    # "comment_body_6587", "commentlisting", "wp-block-post-comments", "disqus_thread". Not a
+    # word that only mentions comments ("no-comments", "has-comments", "comment-count",
+    # "commentonselection").
+    r"|(?P<comments>(?:^|(?<=\s))"
+    r"(?:(?!(?:no|has|with|show|hide|allow|enable|disable|open|closed|toggle|count)[-_])"
+    r"[a-z0-9]+[-_]+)*[a-z0-9]*(?:comments?|disqus)"
+    r"(?:[-_]*(?:list|listing|body|top|wrap|wrapper|area|thread|tree|content|section"
+    r"|container|inner|holder|root|items?|form|respond|\d+|s))*(?=\s|$))"
 )
-_FURNITURE_SIZE = {"embed": None, "share": 200, "cookie": 1000, "newsletter": 500}
+# A thread is furniture whatever its size: readers' comments are never the story.
+_FURNITURE_SIZE = {"embed": None, "share": 200, "cookie": 1000, "newsletter": 500, "comments": None}
+# What holds a comment thread: a box or a list, never inline text.
+_THREAD_TAGS = frozenset({"div", "section", "aside", "article", "footer", "ul", "ol", "li", "form"})
 _TEXT_RULES = tuple(rule for rule in cleanup.BLOCK_RULES if rule is not cleanup.links)
 
 
@@ -252,6 +264,13 @@ def mark_furniture(tree: lxml.html.HtmlElement) -> str | None:
     for element in tree.xpath("//body//*[@class or @id]"):
         match = _FURNITURE.search(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
         if match is None or match.lastgroup is None:
+            continue
+        if match.lastgroup == "comments" and (
+            element.tag not in _THREAD_TAGS
+            or element.xpath("ancestor::pre or ancestor::code or .//h1")
+        ):
+            # A comment in a code listing ("hljs-comment"), a comment count, or a box that
+            # holds the headline: the story's own wrapper, whatever its class says.
             continue
         limit = _FURNITURE_SIZE[match.lastgroup]
         if limit is not None and len(element.text_content()) > limit:

@@ -6,9 +6,11 @@ Needs scikit-learn (the ``test`` extra) and the corpus beside the repository
 (``../shared/corpus``). Every block of a page's DOM is labelled as the line model's lines are
 (``train_lines.labels``: story when most of its 4-word shingles are in the page's ground-truth
 body), weighted by its words, each page alike. The second stage is fitted on first-stage scores
-of pages the first stage did not see (grouped folds). ``--check`` refits and fails if the
-shipped model differs; ``--cv`` prints the 5-fold grouped cross-validated score of the model's
-blocks alone (no cleanup rules) per corpus, beside trafilatura's blocks as the script gets them.
+of pages the first stage did not see (grouped folds). The model is four such two-stage members,
+averaged: one fitted on every page, three on the pages minus a third of them. ``--check``
+refits and fails if the shipped model differs; ``--cv`` prints the 5-fold grouped
+cross-validated score of the model's blocks alone (no cleanup rules) per corpus, beside
+trafilatura's blocks as the script gets them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ from typing import Any
 import numpy as np
 
 from narration.scripting import extract
-from narration.scripting.block_model import MODEL_PATH, BlockModel, smoothing_features
+from narration.scripting.block_model import (
+    MODEL_PATH,
+    BlockModel,
+    BlockTrees,
+    smoothing_features,
+)
 from narration.scripting.forms import load_article
 from narration.scripting.line_model import Trees
 from narration.scripting.train_lines import export, labels, write_or_check
@@ -35,6 +42,12 @@ from narration.scripting.train_lines import export, labels, write_or_check
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 CORPORA = ("dev", "dev-modern")
 INNER_FOLDS = 3
+# Members of the model besides the one fitted on every page: each leaves out a third of them.
+BAG = 3
+# The members' mean probability above which a block is story. Members fitted on two thirds of
+# the pages are less sure of the story than one fitted on all, so their mean is a little lower:
+# at 0.5, held out, the mean kept teasers on dev pages (precision 0.974, against 0.981 at 0.55).
+THRESHOLD = 0.55
 PARAMS: dict[str, Any] = {
     "max_iter": 80,
     "max_depth": 4,
@@ -101,6 +114,17 @@ def _stack(pages: list[Page]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def fit(pages: list[Page], params: dict[str, Any] | None = None) -> BlockModel:
+    """The block model's members: one on all of ``pages``, and one on each ``BAG``-th part
+    of them left out (pages grouped by id)."""
+    members = [_fit_trees(pages, params)]
+    for part in range(BAG):
+        members.append(
+            _fit_trees([p for p in pages if _fold(f"bag{p.page_id}", BAG) != part], params)
+        )
+    return BlockModel(tuple(members), THRESHOLD)
+
+
+def _fit_trees(pages: list[Page], params: dict[str, Any] | None = None) -> BlockTrees:
     """Both stages on ``pages``; the second on out-of-fold first-stage scores."""
     params = params or PARAMS
     first: Trees = export(_gbm(*_stack(pages), params))
@@ -115,7 +139,7 @@ def fit(pages: list[Page], params: dict[str, Any] | None = None) -> BlockModel:
             held[page.page_id] = trees.raw(page.x)
     x2 = np.vstack([smoothing_features(p.x, held[p.page_id]) for p in pages])
     _, y, w = _stack(pages)
-    return BlockModel(first, export(_gbm(x2, y, w, params)))
+    return BlockTrees(first, export(_gbm(x2, y, w, params)))
 
 
 def _metric() -> Any:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -31,7 +31,6 @@ from narration.scripting.line_model import (
     MODEL_PATH,
     LineModel,
     Trees,
-    TwoStageModel,
     line_features,
     smoothing_features,
 )
@@ -183,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     return write_or_check(fit(training_pages()), MODEL_PATH, "line", check=args.check)
 
 
-def write_or_check(model: TwoStageModel, path: Path, name: str, *, check: bool) -> int:
+class _Saved(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def write_or_check(model: _Saved, path: Path, name: str, *, check: bool) -> int:
     """Write ``model`` to ``path``; with ``check``, only say (and exit 1) when the shipped
     file differs from it."""
     text = json.dumps(model.to_json(), separators=(",", ":")) + "\n"

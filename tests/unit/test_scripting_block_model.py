@@ -9,7 +9,7 @@ import lxml.html
 import numpy as np
 import pytest
 
-from narration.scripting import block_model, build_script, parse_article
+from narration.scripting import block_model, build_script, discarded, parse_article
 from narration.scripting.line_model import Trees
 
 STORY = [
@@ -100,6 +100,70 @@ def test_the_shipped_model_reads_a_whole_page_and_lists_what_it_drops() -> None:
     assert "Podcasts" in skipped and TEASERS[0] in skipped
 
 
+COMMENTS = [
+    "I have lived near the depot for twenty years and I think a library is exactly what the "
+    "neighbourhood needs, as long as the council keeps the opening hours it promised.",
+    "Another vote, another building the city cannot afford to run. The two libraries we "
+    "have already close at five, and nobody has explained where the staff will come from.",
+    "My children would use it every day. The nearest library is two bus rides away and the "
+    "buses stop running early on Sundays, which is when most families have the time to go.",
+]
+
+
+def test_a_readers_comment_thread_is_never_the_story() -> None:
+    # Comments read like prose; a long thread must not outvote the story's few paragraphs.
+    thread = "".join(
+        f'<li class="comment" id="comment-{i}"><div class="comment-body"><p>{c}</p></div></li>'
+        for i, c in enumerate(COMMENTS * 3)
+    )
+    html = _whole_page().replace(
+        "</article>",
+        f'</article><section id="comments"><ol class="comment-list">{thread}</ol></section>',
+    )
+    script = build_script(parse_article(html.encode(), content_type="text/html"), source="t")
+    assert script.paragraphs == STORY
+    assert any(s.reason == "comment widget" and COMMENTS[0][:40] in s.text for s in script.skipped)
+
+
+@pytest.mark.parametrize(
+    ("names", "thread"),
+    [
+        ("comments-area", True),
+        ("comment_body_65870295", True),
+        ("commentlisting", True),
+        ("wp-block-post-comments", True),
+        ("disqus_thread", True),
+        ("no-comments", False),
+        ("comment-count", False),
+        ("entry has-comments", False),
+        ("commentOnSelection", False),
+        ("post-comments-link", False),
+    ],
+)
+def test_a_comment_thread_is_named_by_a_whole_class_or_id_word(names: str, thread: bool) -> None:
+    tree = lxml.html.fromstring(f'<html><body><div class="{names}"><p>Text.</p></div></body>')
+    discarded.mark_furniture(tree)
+    assert (tree.find(".//div").get(discarded.PRUNE_MARK) == "comments") is thread
+
+
+def test_a_box_that_holds_the_headline_is_not_a_thread() -> None:
+    tree = lxml.html.fromstring(
+        '<html><body><div class="comments-wrapper"><h1>Council votes</h1><p>Text.</p></div>'
+        "</body></html>"
+    )
+    discarded.mark_furniture(tree)
+    assert not tree.xpath(f"//*[@{discarded.PRUNE_MARK}]")
+
+
+def test_a_comment_in_a_code_listing_is_not_a_thread() -> None:
+    tree = lxml.html.fromstring(
+        '<html><body><pre><code><span class="hljs-comment"># set up</span>\ngit init'
+        "</code></pre></body></html>"
+    )
+    discarded.mark_furniture(tree)
+    assert not tree.xpath(f"//*[@{discarded.PRUNE_MARK}]")
+
+
 def test_a_page_of_few_blocks_is_left_to_trafilatura_and_the_rules() -> None:
     # The model was fitted on whole pages; a snippet of a page is unlike them.
     page = lxml.html.fromstring(_page())
@@ -121,10 +185,10 @@ def test_a_fitted_model_reads_the_page_and_survives_a_round_trip_through_json() 
     first = export(HistGradientBoostingClassifier(max_iter=5).fit(x, y))
     x2 = block_model.smoothing_features(x, first.raw(x))
     second = export(HistGradientBoostingClassifier(max_iter=5).fit(x2, y))
-    model = block_model.BlockModel(first, second)
+    model = block_model.BlockModel((block_model.BlockTrees(first, second),) * 2)
     again = block_model.BlockModel.from_json(json.loads(json.dumps(model.to_json())))
     assert np.allclose(model.probabilities(x), again.probabilities(x), atol=1e-5)
-    assert isinstance(again.first, Trees)
+    assert isinstance(again.members[0].first, Trees)
     page = parse_article(_whole_page().encode(), content_type="text/html")
     with block_model.using(model):
         build_script(page, source="t")  # the model's path through extraction runs
