@@ -146,20 +146,17 @@ def test_a_comment_thread_is_named_by_a_whole_class_or_id_word(names: str, threa
     assert (tree.find(".//div").get(discarded.PRUNE_MARK) == "comments") is thread
 
 
-def test_a_box_that_holds_the_headline_is_not_a_thread() -> None:
-    tree = lxml.html.fromstring(
-        '<html><body><div class="comments-wrapper"><h1>Council votes</h1><p>Text.</p></div>'
-        "</body></html>"
-    )
-    discarded.mark_furniture(tree)
-    assert not tree.xpath(f"//*[@{discarded.PRUNE_MARK}]")
-
-
-def test_a_comment_in_a_code_listing_is_not_a_thread() -> None:
-    tree = lxml.html.fromstring(
-        '<html><body><pre><code><span class="hljs-comment"># set up</span>\ngit init'
-        "</code></pre></body></html>"
-    )
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a box that holds the headline is the story's own wrapper, whatever its class says
+        '<div class="comments-wrapper"><h1>Council votes</h1><p>Text.</p></div>',
+        # a comment in a code listing
+        '<pre><code><span class="hljs-comment"># set up</span>\ngit init</code></pre>',
+    ],
+)
+def test_what_only_looks_like_a_thread_is_not_marked(body: str) -> None:
+    tree = lxml.html.fromstring(f"<html><body>{body}</body></html>")
     discarded.mark_furniture(tree)
     assert not tree.xpath(f"//*[@{discarded.PRUNE_MARK}]")
 
