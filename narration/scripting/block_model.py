@@ -288,6 +288,56 @@ class _AncestorMarks:
         return found
 
 
+class RepeatedUnits:
+    """The nearest ancestor of a block that is one of several like siblings (the same tag and
+    class): an item of a list of records. Teaser cards under a story and the items of a
+    round-up are both such items; how much of an item is link text, and how long it is,
+    tells them apart where the block alone does not (an excerpt under a linked headline)."""
+
+    _LEVELS = 6
+    _MIN_SIBLINGS = 3
+
+    def __init__(self) -> None:
+        self._counts: dict[etree._Element, dict[tuple[str, str], int]] = {}
+        self._sizes: dict[etree._Element, tuple[int, int]] = {}
+
+    def features(self, chain: Sequence[etree._Element]) -> list[float]:
+        """Levels up to the unit, its like siblings (log), its link density, its size (log);
+        -1 each for a block in no such unit."""
+        for level, element in enumerate(chain[: self._LEVELS]):
+            parent = element.getparent()
+            if parent is None:
+                break
+            count = self._siblings(parent).get(_signature(element), 0)
+            if count >= self._MIN_SIBLINGS:
+                chars, linked = self._size(element)
+                return [float(level), math.log(count), linked / max(chars, 1), math.log1p(chars)]
+        return [-1.0, -1.0, -1.0, -1.0]
+
+    def _siblings(self, parent: etree._Element) -> dict[tuple[str, str], int]:
+        counts = self._counts.get(parent)
+        if counts is None:
+            counts = {}
+            for child in parent:
+                if isinstance(child.tag, str):
+                    key = _signature(child)
+                    counts[key] = counts.get(key, 0) + 1
+            self._counts[parent] = counts
+        return counts
+
+    def _size(self, element: etree._Element) -> tuple[int, int]:
+        size = self._sizes.get(element)
+        if size is None:
+            chars = len(normalize_space(element.text_content()))
+            linked = sum(len(normalize_space(a.text_content())) for a in element.iter("a"))
+            size = self._sizes[element] = (chars, min(linked, chars))
+        return size
+
+
+def _signature(element: etree._Element) -> tuple[str, str]:
+    return _tag(element), " ".join(sorted((element.get("class") or "").split()))
+
+
 @lru_cache(maxsize=4096)
 def _word_groups(words: str) -> int:
     mask = 0
@@ -304,7 +354,7 @@ def _token_groups(token: str) -> int:
 
 N_GROUPS = len(_CLASS_GROUPS) + 1
 _OWN = 13
-N_OWN = _OWN + len(_TAG_GROUPS) + len(_PATH_TAGS) + 2 * N_GROUPS + N_VOTES + 8
+N_OWN = _OWN + len(_TAG_GROUPS) + len(_PATH_TAGS) + 2 * N_GROUPS + N_VOTES + 12
 _NEIGHBOUR_COLUMNS = (0, 2, 3, 4, 5)  # log size, terminal, function words, links, rule
 _OFFSETS = (-2, -1, 1, 2)
 VOTE_COLUMN = _OWN + len(_TAG_GROUPS) + len(_PATH_TAGS) + 2 * N_GROUPS
@@ -356,6 +406,7 @@ def block_features(
                 break
     probe = cleanup.Context(title=title or None, form="html")
     marks = _AncestorMarks()
+    units = RepeatedUnits()
     rule_hits: dict[tuple[str, str, str, float], bool] = {}
     own = np.zeros((n, N_OWN))
     for i, b in enumerate(blocks):
@@ -406,6 +457,7 @@ def block_features(
             long_text.get(b.ancestors[1], 0.0) / long_total if long_total and b.depth > 1 else 0,
             float(votes[i].mean() > 0.5),
         ]
+        row += units.features(b.ancestors)
         own[i] = row
     neighbour = np.column_stack([own[:, list(_NEIGHBOUR_COLUMNS)], votes])
     pad = np.vstack(

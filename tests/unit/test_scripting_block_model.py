@@ -55,6 +55,28 @@ def test_dom_blocks_are_each_elements_own_text_in_document_order() -> None:
     assert blocks[1].link_chars == len("linked")
 
 
+def test_a_block_in_one_of_several_like_items_knows_the_item() -> None:
+    card = (
+        '<div class="card"><h3><a href="/other">Teaser headline</a></h3>'
+        "<p>An excerpt of another story.</p></div>"
+    )
+    tree = lxml.html.fromstring(
+        f"<html><body><div class='story'><p>Alone here.</p><div>{card * 4}</div>"
+        f"<section>{card * 2}</section></div></body></html>"
+    )
+    blocks = block_model.dom_blocks(block_model.visible_copy(tree))
+    units = block_model.RepeatedUnits()
+    features = [(b.text, units.features(b.ancestors)) for b in blocks]
+    assert features[0] == ("Alone here.", [-1.0, -1.0, -1.0, -1.0])
+    text, (level, siblings, links, size) = features[2]
+    assert text == "An excerpt of another story."
+    item = "Teaser headlineAn excerpt of another story."  # text_content joins h3 and p
+    assert level == 1 and siblings == pytest.approx(np.log(4))
+    assert links == pytest.approx(len("Teaser headline") / len(item))
+    assert size == pytest.approx(np.log1p(len(item)))
+    assert features[-1][1] == [-1.0, -1.0, -1.0, -1.0]  # two like items are not a list
+
+
 def test_coverage_is_the_share_of_a_blocks_shingles_in_an_output() -> None:
     votes = block_model.coverage(["one two three four five", "six seven", "nine"], "one two "
                                  "three four and six seven")  # fmt: skip
