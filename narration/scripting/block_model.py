@@ -141,6 +141,11 @@ def dom_blocks(page: lxml.html.HtmlElement) -> list[DomBlock]:
     return blocks
 
 
+def _link_chars(element: etree._Element) -> int:
+    """The characters of link text in ``element``."""
+    return sum(len(normalize_space(a.text_content())) for a in element.iter("a"))
+
+
 def _tag(element: etree._Element) -> str:
     return element.tag.lower() if isinstance(element.tag, str) else ""
 
@@ -152,7 +157,7 @@ def _walk(element: etree._Element, chain: list[etree._Element], out: list[DomBlo
         cells = [normalize_space(cell.text_content()) for cell in element]
         text = " ".join(c for c in cells if c)
         if text:
-            linked = sum(len(normalize_space(a.text_content())) for a in element.iter("a"))
+            linked = _link_chars(element)
             out.append(DomBlock(text, "tr", linked, len(chain), chain))
         return
     parts: list[str] = [element.text or ""]
@@ -175,7 +180,7 @@ def _walk(element: etree._Element, chain: list[etree._Element], out: list[DomBlo
         elif ctag:
             text = child.text_content()
             parts.append(text)
-            linked += sum(len(normalize_space(a.text_content())) for a in child.iter("a"))
+            linked += _link_chars(child)
         parts.append(child.tail or "")
     flush()
 
@@ -329,7 +334,7 @@ class RepeatedUnits:
         size = self._sizes.get(element)
         if size is None:
             chars = len(normalize_space(element.text_content()))
-            linked = sum(len(normalize_space(a.text_content())) for a in element.iter("a"))
+            linked = _link_chars(element)
             size = self._sizes[element] = (chars, min(linked, chars))
         return size
 
