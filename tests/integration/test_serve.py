@@ -61,9 +61,10 @@ class Served:
 
 
 @contextmanager
-def narrator_serve(cwd: Path, log: Path) -> Iterator[Served]:
-    """`narrator serve` on a free port in ``cwd``, with no NARRATOR_* setting at all."""
+def narrator_serve(cwd: Path, log: Path, **settings: str) -> Iterator[Served]:
+    """`narrator serve` on a free port in ``cwd``, with no NARRATOR_* setting but ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NARRATOR_")}
+    env.update(settings)
     port = free_port()
     narrator = Path(sys.executable).with_name("narrator")
     with open(log, "ab") as out:
@@ -208,7 +209,9 @@ def test_a_narration_cut_short_by_a_restart_finishes_after_it(
     cwd = tmp_path / "newcomer"
     cwd.mkdir()
     log = tmp_path / "serve.log"
-    with narrator_serve(cwd, log) as first:
+    # One worker thread: with the default 32 every chunk of the seed is already running when
+    # the signal arrives, the warm shutdown lets them all finish and nothing is left queued.
+    with narrator_serve(cwd, log, NARRATOR_WORKER_CONCURRENCY="1") as first:
         put_and_narrate(first.base, "lee-ishiba", seed_article)
         started = await_condition(
             lambda: (s := narration_state(first.base, "lee-ishiba"))["chunks_done"] >= 2 and s,
