@@ -550,16 +550,29 @@ class BlockModel:
 
     members: tuple[BlockTrees, ...]
     threshold: float = 0.5
+    bridge: float = 0.5
+    """A block between two story blocks is story from this lower probability on: a paragraph
+    of the story that reads like furniture (a price list, a line of links) is rarely set
+    between two paragraphs of it, and furniture seldom is (jusText's "near-good" blocks)."""
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
             return np.zeros(0)
         return np.asarray(np.mean([m.probabilities(x) for m in self.members], axis=0))
 
+    def story(self, x: np.ndarray) -> np.ndarray:
+        """Which blocks are the story: over the threshold, or over the bridge between two."""
+        p = self.probabilities(x)
+        keep = p >= self.threshold
+        between = np.zeros_like(keep)
+        between[1:-1] = keep[:-2] & keep[2:]
+        return keep | (between & (p >= self.bridge))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "features": N_FEATURES,
             "threshold": self.threshold,
+            "bridge": self.bridge,
             "members": [m.to_json() for m in self.members],
         }
 
@@ -568,7 +581,7 @@ class BlockModel:
         if data.get("features") != N_FEATURES or "members" not in data:
             raise ValueError("the model was fitted on other features: run train_blocks")
         members = tuple(BlockTrees.from_json(m) for m in data["members"])
-        return cls(members, float(data["threshold"]))
+        return cls(members, float(data["threshold"]), float(data["bridge"]))
 
 
 @cache

@@ -211,3 +211,21 @@ def test_a_fitted_model_reads_the_page_and_survives_a_round_trip_through_json() 
     page = parse_article(_whole_page().encode(), content_type="text/html")
     with block_model.using(model):
         build_script(page, source="t")  # the model's path through extraction runs
+
+
+class _Fixed(block_model.BlockModel):
+    """The model's decision on given probabilities: a block's one feature is its probability."""
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x[:, 0])
+
+
+def test_a_doubtful_block_between_two_story_blocks_is_story() -> None:
+    p = [0.9, 0.45, 0.9, 0.45, 0.2, 0.9, 0.3, 0.45]
+    model = _Fixed((), threshold=0.55, bridge=0.4)
+    keep = model.story(np.array(p)[:, None])
+    # kept: the story; bridged: 1 (0.45 between two); not: 3 (neighbour dropped), 4 (0.2),
+    # 6 (0.3 under the bridge), 7 (last: nothing after it)
+    assert keep.tolist() == [True, True, True, False, False, True, False, False]
+    shipped = block_model.shipped_model()
+    assert shipped is not None and 0 < shipped.bridge < shipped.threshold
