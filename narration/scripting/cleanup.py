@@ -56,6 +56,7 @@ _EMAIL_BRACKETS = re.compile(
     r"[\[(<]\s*(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+|email\s*protected)\s*[\])>]", re.I
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_WORD_OR_NUMBER = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Words that make up tool bars: a block made only of these is furniture.
 _TOOL_WORDS = {
@@ -636,9 +637,14 @@ def _repeated(blocks: list[TextBlock]) -> tuple[dict[int, str], list[str]]:
     viewer): every copy goes. Also each block's key for ``_is_pull_quote`` ("" for a table
     row: rows repeat by nature, a header row per table; they are not captions)."""
     reasons: dict[int, str] = {}
-    keys = [text_key(b.text) if b.tag not in ("row", "cell") else "" for b in blocks]
+    # A repeat is the same to the digit: lines of a schedule differ only there ("September 10,
+    # 12pm, room 217, Dr Menke", then "September 17, ...").
+    keys = [
+        " ".join(_WORD_OR_NUMBER.findall(b.text.lower())) if b.tag not in ("row", "cell") else ""
+        for b in blocks
+    ]
     for index, key in enumerate(keys):
-        if len(key.split()) < 4:
+        if len(_words(key)) < 4:
             continue
         if (index + 1 < len(keys) and keys[index + 1] == key) or (
             index > 0 and keys[index - 1] == key
@@ -652,7 +658,7 @@ def _is_pull_quote(block: TextBlock, key: str, heard: set[str]) -> bool:
     never say a paragraph twice. A repeat of what was not read (a table of contents' link, a
     teaser) is the story's own heading or paragraph, and stays. List items repeat by nature
     ("Portion: 1 green, 1 red" under every recipe)."""
-    return key in heard and block.tag != "li" and len(key.split()) >= 6
+    return key in heard and block.tag != "li" and len(_words(key)) >= 6
 
 
 def _strip_emails(block: TextBlock, skipped: list[Skipped]) -> TextBlock:

@@ -163,6 +163,11 @@ def test_caption_printed_twice_drops_both_copies() -> None:
     assert reasons(caption, caption) == [cleanup.REPEATED, cleanup.REPEATED]
 
 
+def test_lines_of_a_schedule_that_differ_only_in_their_dates_are_kept() -> None:
+    sessions = [f"September {day} 12pm-1pm SAAC 217 Carrie Menke, Ph.D" for day in (10, 17, 24)]
+    assert reasons(*sessions) == []
+
+
 def test_later_repeat_is_a_pull_quote() -> None:
     quote = "It is an inseparable relationship, like neighboring houses."
     assert reasons(quote, "Something else was said later by the official.", quote) == [
