@@ -273,6 +273,12 @@ def text_key(text: str) -> str:
     return " ".join(w.lower() for w in _words(text))
 
 
+def _exact_key(text: str) -> str:
+    """``text_key`` with the numbers kept: lines of a schedule differ only there
+    ("September 10, 12pm, room 217, Dr Menke", then "September 17, ...")."""
+    return " ".join(w.lower() for w in _WORD_OR_NUMBER.findall(text))
+
+
 # --- per-block rules ------------------------------------------------------------------------
 
 
@@ -634,15 +640,11 @@ def _is_closing(index: int, blocks: list[TextBlock]) -> bool:
 
 def _repeated(blocks: list[TextBlock]) -> tuple[dict[int, str], list[str]]:
     """A paragraph printed twice in a row is a caption (shown under the photo and in the
-    viewer): every copy goes. Also each block's key for ``_is_pull_quote`` ("" for a table
-    row: rows repeat by nature, a header row per table; they are not captions)."""
+    viewer): every copy goes, the same to the digit. Also each block's key for
+    ``_is_pull_quote`` ("" for a table row: rows repeat by nature, a header row per table;
+    they are not captions)."""
     reasons: dict[int, str] = {}
-    # A repeat is the same to the digit: lines of a schedule differ only there ("September 10,
-    # 12pm, room 217, Dr Menke", then "September 17, ...").
-    keys = [
-        " ".join(_WORD_OR_NUMBER.findall(b.text.lower())) if b.tag not in ("row", "cell") else ""
-        for b in blocks
-    ]
+    keys = [_exact_key(b.text) if b.tag not in ("row", "cell") else "" for b in blocks]
     for index, key in enumerate(keys):
         if len(_words(key)) < 4:
             continue
