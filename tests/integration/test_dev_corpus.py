@@ -107,7 +107,7 @@ def test_the_shipped_block_model_is_what_its_training_script_fits(dev_corpus: Pa
     from narration.scripting import train_blocks
 
     # The member fitted on every page and the model's settings: the other three members are
-    # the same code on parts of the same pages, and refitting them would add two minutes.
+    # the same code on parts of the same pages, and refitting them would add about 90 s.
     assert train_blocks.main(["--check", "--first-member"]) == 0
 
 
