@@ -9,8 +9,8 @@ body), weighted by its words, each page alike. The second stage is fitted on fir
 of pages the first stage did not see (grouped folds). The model is four such two-stage members,
 averaged: one fitted on every page, three on the pages minus a third of them. ``--check``
 refits and fails if the shipped model differs (``--first-member``: only the member fitted on
-every page is refitted and compared, with the model's settings, in under half the time; the
-tests run this); ``--cv`` prints the 5-fold grouped cross-validated score of the model's
+every page is refitted, the shipped file's others kept, in under half the time; the tests run
+this); ``--cv`` prints the 5-fold grouped cross-validated score of the model's
 blocks alone (no cleanup rules) per corpus, beside trafilatura's blocks as the script gets
 them.
 """
