@@ -130,6 +130,10 @@ def visible_copy(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     for element in page.xpath("//*[@hidden or @aria-hidden='true']"):
         if element.getparent() is not None and element.tag not in ("html", "body"):
             element.drop_tree()
+    # A line break parts words as a space does: "asked<br>7 On Your Side" is two words to a
+    # listener, and an inline element's text_content() would join them.
+    for br in page.iter("br"):
+        br.tail = " " + (br.tail or "")
     return page
 
 
@@ -175,8 +179,6 @@ def _walk(element: etree._Element, chain: list[etree._Element], out: list[DomBlo
         if ctag in _BLOCK_TAGS or (ctag and child.find(".//p") is not None):
             flush()
             _walk(child, chain, out)
-        elif ctag == "br" and tag not in ("p", "li") and parts and "".join(parts).strip():
-            parts.append(" ")
         elif ctag:
             text = child.text_content()
             parts.append(text)

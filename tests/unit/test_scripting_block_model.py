@@ -55,6 +55,22 @@ def test_dom_blocks_are_each_elements_own_text_in_document_order() -> None:
     assert blocks[1].link_chars == len("linked")
 
 
+def test_a_line_break_parts_words_in_a_block() -> None:
+    tree = lxml.html.fromstring(
+        "<html><body><p>said the source, who asked<br>7 On Your Side not to show it.</p>"
+        "<p><strong>What is the best platform?<br></strong><br>An online course platform</p>"
+        "<li>Monthly: $14.99 per month<br>Annual: $77.99</li>"
+        "<div>185 Madison Avenue<br>New York</div></body></html>"
+    )
+    blocks = block_model.dom_blocks(block_model.visible_copy(tree))
+    assert [b.text for b in blocks] == [
+        "said the source, who asked 7 On Your Side not to show it.",
+        "What is the best platform? An online course platform",
+        "Monthly: $14.99 per month Annual: $77.99",
+        "185 Madison Avenue New York",
+    ]
+
+
 def test_a_block_in_one_of_several_like_items_knows_the_item() -> None:
     card = (
         '<div class="card"><h3><a href="/other">Teaser headline</a></h3>'
