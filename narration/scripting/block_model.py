@@ -124,7 +124,7 @@ class DomBlock:
 
 
 def visible_copy(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
-    """A copy of the page without what is never shown."""
+    """A copy of the page without what is never shown, each line break a space."""
     page = copy.deepcopy(tree)
     etree.strip_elements(page, *_NOT_SHOWN, etree.Comment, with_tail=False)
     for element in page.xpath("//*[@hidden or @aria-hidden='true']"):
