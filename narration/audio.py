@@ -196,17 +196,27 @@ def fade_edges(samples: np.ndarray, rate: int, ms: int = FADE_MS) -> np.ndarray:
 
 
 def trim_silence(
-    samples: np.ndarray, rate: int, threshold_db: float = -45.0, keep_ms: int = 15
+    samples: np.ndarray,
+    rate: int,
+    threshold_db: float = -45.0,
+    keep_ms: int = 15,
+    floor_db: float = -80.0,
 ) -> np.ndarray:
     """Drop the silence engines put before and after speech, keeping ``keep_ms`` so soft onsets
-    and word endings survive; the stitcher then adds pauses of its own, even everywhere."""
+    and word endings survive; the stitcher then adds pauses of its own, even everywhere.
+
+    What is kept never starts or ends in digital silence (samples at or below ``floor_db``):
+    eSpeak stops a final plosive's burst mid-sound and writes zeros after it, and a fade laid
+    on those zeros would leave the burst's edge as a click. Ending where the sound does puts
+    :func:`fade_edges` on the sound itself."""
     if samples.size == 0:
         return samples
-    limit = 32768.0 * 10 ** (threshold_db / 20)
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > limit)
+    level = np.abs(samples.astype(np.int32))
+    loud = np.flatnonzero(level > 32768.0 * 10 ** (threshold_db / 20))
     if loud.size == 0:
         return samples[:0]
+    audible = np.flatnonzero(level > 32768.0 * 10 ** (floor_db / 20))
     keep = rate * keep_ms // 1000
-    start = max(0, int(loud[0]) - keep)
-    end = min(samples.size, int(loud[-1]) + 1 + keep)
+    start = max(int(audible[0]), int(loud[0]) - keep)
+    end = min(int(audible[-1]) + 1, int(loud[-1]) + 1 + keep)
     return samples[start:end]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 PauseHint = Literal["none", "sentence", "paragraph", "section"]
 """The pause after a part: ``none`` joins the pieces of one over-long sentence."""
 
-CHUNK_FORMAT = 2
+CHUNK_FORMAT = 3
 """Bump when the way chunk audio is made changes (trimming, sample rate): it changes every key."""
 
 _PAUSE_RANK: dict[str, int] = {"none": 0, "sentence": 1, "paragraph": 2, "section": 3}

@@ -285,6 +285,18 @@ def test_no_clicks_or_gaps_at_chunk_joins(settings: Settings) -> None:
     assert len(parts) == sum(len(c.parts) for c in plan.chunks)
     for part in parts:
         assert abs(int(part[0])) <= 64 and abs(int(part[-1])) <= 64
+        # The sound itself fades, not digital silence after it: an engine that stops mid-sound
+        # and writes zeros (eSpeak's final "t") would pass the check above and still click.
+        # The first and last millisecond of sound are a fraction of the level inside the fade.
+        level = np.abs(part.astype(np.int32))
+        audible = np.flatnonzero(level > 64)
+        first, last, ms = int(audible[0]), int(audible[-1]), 24
+        assert level[first : first + ms].max() <= max(
+            QUIET, level[first + 5 * ms : first + 10 * ms].max() // 4
+        )
+        assert level[last - ms : last + 1].max() <= max(
+            QUIET, level[last - 10 * ms : last - 5 * ms].max() // 4
+        )
 
     # The MP3 a listener hears: no burst on the pause's side of a join, none inside it. The
     # codec smears a sentence's last sound a few milliseconds into the pause (more audibly
