@@ -38,6 +38,7 @@ from narration.scripting.block_model import (
     BlockModel,
     BlockTrees,
     smoothing_features,
+    using,
 )
 from narration.scripting.forms import load_article
 from narration.scripting.line_model import Trees
@@ -98,7 +99,10 @@ def all_pages() -> list[Page]:
 
 def _page(job: tuple[str, str, str]) -> Page | None:
     corpus, page_id, body = job
-    article = load_article(CORPUS / corpus / f"{page_id}.html")
+    # Only the page's HTML is read here: no model runs, and a shipped model fitted on other
+    # features does not stop the refit that replaces it.
+    with using(None):
+        article = load_article(CORPUS / corpus / f"{page_id}.html")
     found = extract.model_input(article.body_html or "")
     if found is None or not found.blocks:
         return None
