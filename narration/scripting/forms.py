@@ -88,7 +88,7 @@ def parse_article(
         return article_from_json(obj)
 
     if "html" in media or "xml" in media or (not media and _looks_like_html(data)):
-        page = _decode(data, charset or _declared_charset(data))
+        page = _decode(data, charset) if charset else decode_page(data)
         return extract.article_from_page(page, url=url)
 
     return _text_article(_decode(data, charset))
@@ -160,6 +160,12 @@ def _charset_param(content_type: str | None) -> str | None:
         return None
     match = re.search(r"charset=\"?([A-Za-z0-9_.:-]+)", content_type, re.I)
     return match.group(1) if match else None
+
+
+def decode_page(data: bytes) -> str:
+    """An HTML page's text, in the charset its markup declares (as :func:`parse_article` reads
+    a page, without extracting its story)."""
+    return _decode(data, _declared_charset(data))
 
 
 def _declared_charset(data: bytes) -> str | None:

@@ -38,9 +38,8 @@ from narration.scripting.block_model import (
     BlockModel,
     BlockTrees,
     smoothing_features,
-    using,
 )
-from narration.scripting.forms import load_article
+from narration.scripting.forms import decode_page
 from narration.scripting.line_model import Trees
 from narration.scripting.train_lines import export, labels, write_or_check
 
@@ -99,11 +98,9 @@ def all_pages() -> list[Page]:
 
 def _page(job: tuple[str, str, str]) -> Page | None:
     corpus, page_id, body = job
-    # Only the page's HTML is read here: no model runs, and a shipped model fitted on other
-    # features does not stop the refit that replaces it.
-    with using(None):
-        article = load_article(CORPUS / corpus / f"{page_id}.html")
-    found = extract.model_input(article.body_html or "")
+    # The page is only decoded, not scripted: a shipped model fitted on other features must not
+    # run (and fail) in the refit that replaces it, and the features extract the page anyway.
+    found = extract.model_input(decode_page((CORPUS / corpus / f"{page_id}.html").read_bytes()))
     if found is None or not found.blocks:
         return None
     texts = [b.text for b in found.blocks]
