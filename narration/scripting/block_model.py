@@ -12,8 +12,8 @@ headline), and the votes of two extractors (trafilatura as the script calls it, 
 readability port) and of the cleanup rules. Two stages of
 gradient-boosted trees, as in the line model: the second smooths the first's scores along the
 page; four such members (fitted on every dev page and on three overlapping two-thirds of them)
-are averaged. Blocks in a readers' comment thread are never kept. Fitted by ``train_blocks``;
-ships as JSON (``block_model.json``); runs with numpy alone.
+are averaged. Blocks in a readers' comment thread and figure captions are never kept. Fitted by
+``train_blocks``; ships as JSON (``block_model.json``); runs with numpy alone.
 """
 
 from __future__ import annotations
@@ -621,6 +621,13 @@ class PageBlocks:
         ``discarded.mark_furniture``). They are never the story, however much they read like
         it; the model still sees them, as the prose-like text that is not the story."""
         return np.array([any(_in_thread(e) for e in b.ancestors) for b in self.blocks], bool)
+
+    def in_caption(self) -> np.ndarray:
+        """Which blocks are a figure's caption. A caption tells what a picture shows, and the
+        listener sees no picture; the script's other ways into a page never read one either (a
+        CMS body drops ``<figcaption>``, trafilatura leaves figures out)."""
+        captions = [any(_tag(e) == "figcaption" for e in b.ancestors) for b in self.blocks]
+        return np.array(captions, bool)
 
 
 def _in_thread(element: etree._Element) -> bool:

@@ -213,7 +213,7 @@ def _model_blocks(
     page = block_model.page_blocks(tree, main_text, title, min_blocks=block_model.MIN_BLOCKS)
     if page is None:
         return found
-    keep = model.story(page.x) & ~page.in_comment_thread()
+    keep = model.story(page.x) & ~page.in_comment_thread() & ~page.in_caption()
     blocks = [b.text_block() for b, k in zip(page.blocks, keep, strict=True) if k]
     if sum(len(b.text) for b in blocks) < _MIN_KEPT * len(main_text):
         return found

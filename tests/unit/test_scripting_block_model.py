@@ -163,6 +163,25 @@ def test_a_readers_comment_thread_is_never_the_story() -> None:
     assert any(s.reason == "comment widget" and COMMENTS[0][:40] in s.text for s in script.skipped)
 
 
+CAPTION = (
+    "The tram depot on Harbour Street, which has stood empty since the last line closed in 2011, "
+    "seen from the council chamber's windows on Tuesday evening after the vote."
+)
+
+
+def test_a_figure_caption_in_the_story_is_not_read() -> None:
+    # A caption tells what a picture shows; the listener has no picture. It reads like prose and
+    # sits between the story's paragraphs, where the model would keep it.
+    figure = f'<figure><img src="depot.jpg"><figcaption><p>{CAPTION}</p></figcaption></figure>'
+    html = _whole_page().replace(f"<p>{STORY[1]}</p>", f"<p>{STORY[1]}</p>{figure}")
+    page = block_model.page_blocks(lxml.html.fromstring(html), "")
+    assert page is not None
+    assert [b.text for b, c in zip(page.blocks, page.in_caption(), strict=True) if c] == [CAPTION]
+    script = build_script(parse_article(html.encode(), content_type="text/html"), source="t")
+    assert script.paragraphs == STORY
+    assert any(s.reason == "photo caption" and s.text == CAPTION for s in script.skipped)
+
+
 @pytest.mark.parametrize(
     ("names", "thread"),
     [
