@@ -55,6 +55,7 @@ def reasons(*texts: str, ctx: cleanup.Context | None = None) -> list[str]:
         ("Contact: sarah.kim@joongang.co.kr", cleanup.EMAIL),
         ("August 23, 2018", cleanup.TIMESTAMP),
         ("https://www.example.com/story/1", cleanup.LINK),
+        ("https://example.com/a https://www.example.org/b#:~:text=x", cleanup.LINK),
         ("This copy is for your personal, non-commercial use only.", cleanup.LEGAL),
         ("An error has occurred, please try again later.", cleanup.UI_MESSAGE),
         ("Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.", cleanup.PROMO),
