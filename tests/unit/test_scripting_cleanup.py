@@ -138,6 +138,7 @@ def test_rule_drops_with_reason(text: str, reason: str) -> None:
         "With files from the archive, historians rebuilt the timeline of the war over many years.",
         "The next page of the report describes the damage.",
         "He said the 10:42 train was late.",
+        "The source code is available at https://example.com/narrator and www.example.org.",
     ],
 )
 def test_story_sentences_are_kept(text: str) -> None:
