@@ -95,9 +95,8 @@ _TIMESTAMP = re.compile(
 )
 # One address or several (a list of sources pasted as one block): a listener can do nothing with
 # an address read aloud.
-_URL_ONLY = re.compile(
-    r"^(?:https?://|www\.)\S+(?:\s+(?:https?://|www\.)\S+)*$|^[\w-]+(?:\.[\w-]+)+/?$", re.I
-)
+_ADDRESS = r"(?:https?://|www\.)\S+"
+_URL_ONLY = re.compile(rf"^{_ADDRESS}(?:\s+{_ADDRESS})*$|^[\w-]+(?:\.[\w-]+)+/?$", re.I)
 _LEGAL = re.compile(
     r"(?:all rights reserved|non-commercial use|may not be (?:published|reproduced|redistributed)"
     r"|subscriber agreement|copyright \d{4}|© ?\d{4}|\u24d2|무단 ?전재|재배포 ?금지|저작권자"
