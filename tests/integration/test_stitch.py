@@ -83,13 +83,15 @@ def assert_heard_where_the_manifest_says(
     for n, s in enumerate(sentences):
         start, end = s["start_ms"], s["end_ms"]
         # Speech begins within 40 ms of the start (engines' silence is trimmed to 30 ms) and
-        # its last loud sample lies within 60 ms before the end.
+        # its last loud sample lies within 60 ms before the end. The manifest counts whole
+        # milliseconds and a decoded MP3 rings a few samples past a cut, so the end may be
+        # passed by under a millisecond.
         around_start = np.flatnonzero(pcm[max(start - 150, 0) * 24 : (start + 300) * 24] > onset)
         first_loud = around_start[0] / 24 + max(start - 150, 0)
         around_end = np.flatnonzero(pcm[(end - 300) * 24 : (end + 150) * 24] > onset)
         last_loud = around_end[-1] / 24 + end - 300
         assert start <= first_loud <= start + 40, (s, first_loud)
-        assert end - 60 <= last_loud <= end, (s, last_loud)
+        assert end - 60 <= last_loud <= end + 1, (s, last_loud)
         assert peak(start, start + 250) > LOUD, s
         assert peak(end - 250, end) > LOUD, s
         if n > 0:
